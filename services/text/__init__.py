@@ -1,0 +1,1 @@
+"""Language helpers shared by the stages (Arabic normalization)."""
