@@ -1,0 +1,179 @@
+"""The one module that builds Kafka clients.
+
+Everything Kafka-specific the services need (security settings, topic names with the
+configured prefix, JSON encoding, producers, consumers, topic creation) is here, so
+swapping the client library is a change to this file and ``stage.py`` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
+
+from services.runtime.config import KafkaSettings
+from services.runtime.errors import BadMessage, BrokerUnavailable, KafkaAuthError
+from services.runtime.topics import TOPICS
+
+__all__ = [
+    "decode_json",
+    "encode_json",
+    "ensure_topics",
+    "headers_dict",
+    "make_consumer",
+    "make_producer",
+    "security_kwargs",
+    "topic_name",
+]
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+def topic_name(settings: KafkaSettings, logical: str) -> str:
+    """The real topic name of a logical one (``news.raw`` → ``<prefix>news.raw``)."""
+    return settings.topic_prefix + logical
+
+
+def logical_name(settings: KafkaSettings, real: str) -> str:
+    """Inverse of :func:`topic_name`."""
+    return real.removeprefix(settings.topic_prefix)
+
+
+def encode_json(value: Mapping[str, Any]) -> bytes:
+    """orjson on the wire: UTF-8, no ASCII escaping of Arabic."""
+    return orjson.dumps(value)
+
+
+def decode_json(data: bytes | None) -> dict[str, Any]:
+    """Decode one message value; a value that is not a JSON object is a :class:`BadMessage`."""
+    if data is None:
+        raise BadMessage("empty message value")
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadMessage(f"value is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise BadMessage(f"value is JSON {type(value).__name__}, expected an object")
+    return value
+
+
+def headers_dict(headers: Iterable[tuple[str, bytes]] | None) -> dict[str, str]:
+    """Kafka headers as text (undecodable bytes replaced), for logs and dead letters."""
+    return {k: v.decode("utf-8", "replace") if v is not None else "" for k, v in headers or ()}
+
+
+def security_kwargs(settings: KafkaSettings) -> dict[str, Any]:
+    """aiokafka keyword arguments for TLS and SASL, shared by every client."""
+    kw: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+        "request_timeout_ms": int(settings.request_timeout_s * 1000),
+    }
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        kw["ssl_context"] = create_ssl_context(
+            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
+            certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+            keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+        )
+    if settings.security_protocol.startswith("SASL"):
+        kw["sasl_mechanism"] = settings.sasl_mechanism or "SCRAM-SHA-512"
+        kw["sasl_plain_username"] = settings.sasl_username
+        kw["sasl_plain_password"] = settings.sasl_password.get_secret_value() if settings.sasl_password else None
+    return kw
+
+
+def make_producer(settings: KafkaSettings, *, transactional_id: str | None = None, **kw: Any) -> AIOKafkaProducer:
+    """An idempotent producer with ``acks=all`` and a few ms of linger (not started)."""
+    opts: dict[str, Any] = {
+        **security_kwargs(settings),
+        "client_id": f"{settings.client_id}-producer",
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "max_request_size": 16 * 1024 * 1024,
+        "compression_type": "gzip",
+    }
+    if transactional_id is not None:
+        opts["transactional_id"] = transactional_id
+        opts["transaction_timeout_ms"] = 60_000
+    opts.update(kw)
+    return AIOKafkaProducer(**opts)
+
+
+def make_consumer(settings: KafkaSettings, *logical_topics: str, group_id: str | None, **kw: Any) -> AIOKafkaConsumer:
+    """A consumer with explicit offsets, ``earliest`` reset and ``read_committed`` (not started).
+
+    With no topics, the caller assigns or subscribes later.
+    """
+    opts: dict[str, Any] = {
+        **security_kwargs(settings),
+        "client_id": f"{settings.client_id}-consumer",
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "isolation_level": "read_committed",
+        "max_partition_fetch_bytes": 16 * 1024 * 1024,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 1_000,
+        "max_poll_interval_ms": 300_000,
+    }
+    opts.update(kw)
+    return AIOKafkaConsumer(*(topic_name(settings, t) for t in logical_topics), **opts)
+
+
+async def ensure_topics(settings: KafkaSettings, logical: Iterable[str] | None = None, timeout_s: float = 60.0) -> list[str]:
+    """Create the declared topics that do not exist yet; return the real names.
+
+    Idempotent, and waits until the broker reports metadata for every topic, so a
+    producer that starts right after does not race topic creation.
+    """
+    names = list(logical) if logical is not None else list(TOPICS)
+    admin = AIOKafkaAdminClient(**security_kwargs(settings), client_id=f"{settings.client_id}-admin")
+    try:
+        await asyncio.wait_for(admin.start(), timeout_s)
+    except KafkaConnectionError as exc:
+        raise BrokerUnavailable(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+    except TimeoutError as exc:
+        raise BrokerUnavailable(f"no answer from Kafka at {settings.bootstrap_servers} in {timeout_s:.0f}s") from exc
+    except KafkaError as exc:
+        if "auth" in type(exc).__name__.lower() or "sasl" in str(exc).lower():
+            raise KafkaAuthError(f"Kafka refused the credentials: {exc}") from exc
+        raise
+    try:
+        existing = set(await asyncio.wait_for(admin.list_topics(), timeout_s))
+        wanted = {topic_name(settings, n): TOPICS[n] for n in names}
+        new = [
+            NewTopic(
+                name=real,
+                num_partitions=spec.partitions or settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=spec.topic_config(),
+            )
+            for real, spec in wanted.items()
+            if real not in existing
+        ]
+        if new:
+            try:
+                await asyncio.wait_for(admin.create_topics(new), timeout_s)
+            except TopicAlreadyExistsError:
+                pass  # another process created them between list and create
+            log.info("created topics", extra={"topics": [t.name for t in new]})
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            present = set(await asyncio.wait_for(admin.list_topics(), timeout_s))
+            if set(wanted) <= present:
+                return list(wanted)
+            if asyncio.get_running_loop().time() > deadline:
+                raise BrokerUnavailable(f"topics not visible after {timeout_s:.0f}s: {sorted(set(wanted) - present)}")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
