@@ -1,0 +1,1 @@
+"""Helpers shared by tests: realistic pages built from the real texts in ``../shared``."""
