@@ -1,0 +1,274 @@
+"""The dedupe stage handler: CleanArticle in, UniqueArticle or Duplicate out.
+
+Decision order for one article (``id`` is the hash of its canonical URL):
+
+1. id already indexed (same canonical URL)
+   - same normalized text                      -> duplicate, kind ``exact``, basis ``url``
+   - estimated Jaccard >= ``same_url_threshold`` -> duplicate, kind ``near`` (a re-fetch
+     whose page changed only in noise)
+   - otherwise                                 -> revision: ``news.unique`` with revision+1
+2. normalized text hash seen under another id  -> duplicate, kind ``exact``, basis ``text``
+3. MinHash LSH finds an article with estimated Jaccard >= ``near_threshold``
+                                                -> duplicate, kind ``near``, basis ``minhash``
+4. otherwise                                    -> new article, revision 0
+
+Every index change is returned as a changelog record on ``news.dedupe.state`` so the
+runtime writes it in the same transaction as the outputs; :meth:`DedupeHandler.restore`
+replays those records.  Retention runs on event time: the clock is the newest
+``fetched_at`` seen (or an injected clock), so replays and tests are deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from services.dedupe.errors import InvalidArticle
+from services.dedupe.fingerprint import Fingerprint, fingerprint, similarity
+from services.dedupe.index import DedupeIndex, Entry, Match
+from services.dedupe.state import decode_entry, encode_entry, hash64, state_key
+from services.dedupe.urls import canonicalize_url
+from services.runtime.handler import Out
+
+__all__ = [
+    "NEAR_THRESHOLD",
+    "RETENTION_S",
+    "SAME_URL_THRESHOLD",
+    "DedupeHandler",
+    "dedupe_records",
+]
+
+#: Estimated Jaccard of 3-word shingles above which two texts are one story; chosen on
+#: data by ``python -m bench.dedupe.run`` (see the threshold sweep it prints).
+NEAR_THRESHOLD = 0.6
+#: Same URL, text this similar: a re-fetch with noise (counters, related links), not an update.
+SAME_URL_THRESHOLD = 0.95
+RETENTION_S = 30 * 86400.0
+#: Sweep for expired entries at most this often (event time), not on every message.
+_SWEEP_EVERY_S = 3600.0
+
+UNIQUE_TOPIC = "news.unique"
+DUPLICATES_TOPIC = "news.duplicates"
+STATE_TOPIC = "news.dedupe.state"
+
+
+def _epoch(value: Any) -> float | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+class DedupeHandler:
+    """Stateful dedupe handler (implements ``services.runtime.handler.StatefulHandler``).
+
+    ``clock`` returns epoch seconds; when given it drives retention and ``detected_at``.
+    Without it the handler uses event time (the newest ``fetched_at`` seen), which keeps
+    decisions reproducible on replay.
+
+    >>> h = DedupeHandler()
+    >>> art = {"id": "a" * 32, "url": "https://x.sa/1", "title": "t", "text": "كلمة " * 30,
+    ...        "fetched_at": "2025-01-01T00:00:00Z"}
+    >>> [o.topic for o in h.handle(art)]
+    ['news.unique', 'news.dedupe.state']
+    >>> h.handle(dict(art))[0].value["basis"]
+    'url'
+    """
+
+    stage = "dedupe"
+    state_topic = STATE_TOPIC
+
+    def __init__(
+        self,
+        *,
+        near_threshold: float = NEAR_THRESHOLD,
+        same_url_threshold: float = SAME_URL_THRESHOLD,
+        retention_s: float = RETENTION_S,
+        clock: Callable[[], float] | None = None,
+        fingerprinter: Callable[[str, str | None], Fingerprint] = fingerprint,
+    ) -> None:
+        self.near_threshold = near_threshold
+        self.same_url_threshold = same_url_threshold
+        self.retention_s = retention_s
+        self._clock = clock
+        self._fingerprint = fingerprinter
+        self.index = DedupeIndex()
+        self._watermark = 0.0
+        self._next_sweep = 0.0
+
+    # -- time ----------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else self._watermark
+
+    def _observe(self, ts: float | None) -> None:
+        if ts is not None and ts > self._watermark:
+            self._watermark = ts
+
+    def _sweep(self) -> list[Out]:
+        now = self._now()
+        if now < self._next_sweep or now <= 0:
+            return []
+        self._next_sweep = now + _SWEEP_EVERY_S
+        outs = []
+        for article_id in self.index.expired(now - self.retention_s):
+            self.index.remove(article_id)
+            outs.append(Out(STATE_TOPIC, state_key(article_id), None))
+        return outs
+
+    # -- handle --------------------------------------------------------------------------
+
+    def handle(self, value: dict[str, Any]) -> Sequence[Out]:
+        """Classify one CleanArticle; return its output record and changelog records."""
+        article_id, text = value.get("id"), value.get("text")
+        if not isinstance(article_id, str) or not article_id:
+            raise InvalidArticle("dedupe: article has no string 'id'")
+        if not isinstance(text, str):
+            raise InvalidArticle(f"dedupe: article {article_id} has no string 'text'")
+        title = value.get("title") if isinstance(value.get("title"), str) else None
+        url = value.get("canonical_url") or value.get("url")
+        url = canonicalize_url(url) if isinstance(url, str) and url else None
+
+        fetched = _epoch(value.get("fetched_at"))
+        self._observe(fetched)
+        seen_at = fetched if fetched is not None else self._now()
+        fp = self._fingerprint(text, title)
+        outs = self._classify(value, article_id, url, fp, seen_at)
+        outs.extend(self._sweep())
+        return outs
+
+    def _classify(
+        self, value: dict[str, Any], article_id: str, url: str | None, fp: Fingerprint, seen_at: float
+    ) -> list[Out]:
+        h64 = hash64(fp.text_hash)
+        prev = self.index.get(article_id)
+        if prev is not None:
+            if prev.hash64 == h64:
+                return [self._duplicate(value, Match(article_id, prev.url, 1.0), "exact", "url")]
+            sim = similarity(prev.signature, fp.signature)
+            if sim >= self.same_url_threshold:
+                return [self._duplicate(value, Match(article_id, prev.url, sim), "near", "minhash")]
+            return self._accept(
+                value, article_id=article_id, url=url, fp=fp, seen_at=seen_at, revision=prev.revision + 1
+            )
+        exact = self.index.find_exact(h64)
+        if exact is not None:
+            return [self._duplicate(value, exact, "exact", "text")]
+        near = self.index.find_near(fp.signature, self.near_threshold)
+        if near is not None:
+            return [self._duplicate(value, near, "near", "minhash")]
+        return self._accept(value, article_id=article_id, url=url, fp=fp, seen_at=seen_at, revision=0)
+
+    def _accept(
+        self,
+        value: dict[str, Any],
+        *,
+        article_id: str,
+        url: str | None,
+        fp: Fingerprint,
+        seen_at: float,
+        revision: int,
+    ) -> list[Out]:
+        entry = Entry(article_id, url, hash64(fp.text_hash), revision, seen_at, fp.signature)
+        self.index.put(entry)
+        unique = {**value, "revision": revision, "text_hash": fp.text_hash}
+        key = article_id.encode("utf-8")
+        return [
+            Out(UNIQUE_TOPIC, key, unique),
+            Out(STATE_TOPIC, state_key(article_id), encode_entry(entry, fp.text_hash)),
+        ]
+
+    def _duplicate(self, value: dict[str, Any], match: Match, kind: str, basis: str) -> Out:
+        now = self._clock() if self._clock is not None else None
+        detected = _iso(now) if now is not None else datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        record = {
+            "schema_version": 1,
+            "id": value["id"],
+            "url": value.get("url") or "",
+            "source": value.get("source"),
+            "title": value.get("title"),
+            "duplicate_of": match.id,
+            "duplicate_of_url": match.url,
+            "kind": kind,
+            "basis": basis,
+            "similarity": round(match.similarity, 4),
+            "detected_at": detected,
+        }
+        return Out(DUPLICATES_TOPIC, str(value["id"]).encode("utf-8"), record)
+
+    # -- restore -------------------------------------------------------------------------
+
+    def restore(self, key: bytes, value: dict[str, Any] | None) -> None:
+        """Apply one changelog record; idempotent and tolerant of order across partitions.
+
+        - a record with a lower revision than the indexed one is stale and ignored;
+        - a record already past retention is not loaded;
+        - a tombstone removes the entry only if that entry is itself past retention, so a
+          tombstone replayed after the same id was indexed again cannot erase it.
+        """
+        if value is None:
+            if not key.startswith(b"u:"):
+                return
+            article_id = key[2:].decode("utf-8")
+            entry = self.index.get(article_id)
+            if entry is not None and entry.seen_at < self._now() - self.retention_s:
+                self.index.remove(article_id)
+            return
+        entry = decode_entry(key, value)
+        if entry is None:
+            return
+        self._observe(entry.seen_at)
+        if entry.seen_at < self._now() - self.retention_s:
+            return
+        prev = self.index.get(entry.id)
+        if prev is not None and (
+            prev.revision > entry.revision or (prev.revision == entry.revision and prev.hash64 == entry.hash64)
+        ):
+            return
+        self.index.put(entry)
+
+
+def _record_id(url: str | None, fallback: str) -> str:
+    return hashlib.blake2b((url or fallback).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def dedupe_records(records: Iterable[dict[str, Any]], handler: DedupeHandler | None = None) -> Iterator[dict[str, Any]]:
+    """Offline dedupe for the CLI: one verdict per input record, in input order.
+
+    Input ``{"id", "url", "title", "text"}`` (ids are the caller's); output
+    ``{"id", "duplicate_of": <caller id> | None, "kind": "exact" | "near" | None}``.
+    A changed text under an already-seen URL is a revision, reported as not a duplicate.
+    """
+    handler = handler or DedupeHandler(clock=lambda: 0.0)
+    caller_ids: dict[str, str] = {}
+    for rec in records:
+        caller_id = str(rec.get("id", ""))
+        url = rec.get("url")
+        canonical = canonicalize_url(url) if isinstance(url, str) and url else None
+        internal = _record_id(canonical, caller_id)
+        article = {
+            "id": internal,
+            "url": url or "",
+            "canonical_url": canonical,
+            "title": rec.get("title"),
+            "text": rec.get("text"),
+        }
+        outs = handler.handle(article)
+        first = outs[0]
+        if first.topic == DUPLICATES_TOPIC and first.value is not None:
+            dup_of = caller_ids.get(first.value["duplicate_of"], first.value["duplicate_of"])
+            yield {"id": caller_id, "duplicate_of": dup_of, "kind": first.value["kind"]}
+        else:
+            caller_ids.setdefault(internal, caller_id)
+            yield {"id": caller_id, "duplicate_of": None, "kind": None}
