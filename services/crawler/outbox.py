@@ -1,0 +1,130 @@
+"""Transactional output of the crawler: raw pages, dead letters and feed state together.
+
+Feed polls hand their records to the :class:`Outbox` as groups; a committer task puts
+everything pending into one Kafka transaction every ``commit_interval_s``.  A group is
+never split across transactions, so a page and the state that marks its entry as seen
+become visible together (readers use ``read_committed``) or not at all: a crash can
+neither republish nor lose an entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from services.runtime.config import KafkaSettings
+from services.runtime.kafka import encode_json, topic_name
+
+__all__ = ["Outbox", "Record"]
+
+log = logging.getLogger(__name__)
+
+_HEADERS = {
+    "news.raw": [("content-type", b"application/json"), ("schema-version", b"1"), ("stage", b"crawler")],
+    "news.deadletter": [("content-type", b"application/json"), ("schema-version", b"1"), ("stage", b"crawler")],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One output: logical topic, key, JSON value (``None`` is a tombstone)."""
+
+    topic: str
+    key: str
+    value: dict[str, Any] | None
+
+
+class Outbox:
+    """Batches record groups into transactions; ``flush`` commits what is pending now."""
+
+    def __init__(self, producer: AIOKafkaProducer, kafka: KafkaSettings, interval_s: float) -> None:
+        self._producer = producer
+        self._kafka = kafka
+        self._interval = interval_s
+        self._pending: list[tuple[list[Record], asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.committed_records = 0
+
+    def start(self) -> None:
+        """Start the committer task."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="crawler-outbox")
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The committer; it ends only by failing (a broken producer) or by :meth:`close`."""
+        return self._task
+
+    def put(self, records: list[Record]) -> asyncio.Future[None]:
+        """Queue one group; the future resolves when its transaction is committed."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not records:
+            fut.set_result(None)
+            return fut
+        self._pending.append((records, fut))
+        self._wake.set()
+        return fut
+
+    async def _run(self) -> None:
+        while not self._closing:
+            await self._wake.wait()
+            if not self._closing:
+                await asyncio.sleep(self._interval)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Commit every group queued so far (raises if the transaction fails)."""
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            timeout = self._kafka.request_timeout_s * 2
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._producer.begin_transaction()
+                    try:
+                        sends = []
+                        for records, _ in batch:
+                            for r in records:
+                                sends.append(
+                                    await self._producer.send(
+                                        topic_name(self._kafka, r.topic),
+                                        None if r.value is None else encode_json(r.value),
+                                        key=r.key.encode("utf-8"),
+                                        headers=_HEADERS.get(r.topic),
+                                    )
+                                )
+                        await asyncio.gather(*sends)
+                    except BaseException:
+                        with contextlib.suppress(Exception):
+                            await asyncio.shield(self._producer.abort_transaction())
+                        raise
+                    await self._producer.commit_transaction()
+            except BaseException as exc:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+                        fut.exception()  # retrieved here: the committer's failure is reported by its task
+                raise
+            for records, fut in batch:
+                self.committed_records += len(records)
+                if not fut.done():
+                    fut.set_result(None)
+
+    async def close(self) -> None:
+        """Commit what is pending and stop the committer; idempotent."""
+        self._closing = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            await task  # finishes the transaction in progress, never cut in half
+        await self.flush()

@@ -1,0 +1,112 @@
+"""URL canonicalization: one article, one id, however feeds link it.
+
+The canonical form is the key of ``news.raw`` (through :func:`article_id`), so two feeds
+that link one article with different tracking parameters, fragments, ports or letter case
+make the crawler fetch it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+__all__ = ["article_id", "canonical_url", "host_key", "short_hash"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Query parameters that name a campaign, a click or a session, never the document.
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs", "ga_", "at_", "itm_")
+_TRACKING_NAMES = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mkt_tok",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "ocid",
+        "ito",
+        "spm",
+        "_ga",
+        "_gl",
+        "s_cid",
+        "icid",
+        "ncid",
+        "sr_share",
+        "phpsessid",
+        "jsessionid",
+        "sessionid",
+    }
+)
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _is_tracking(name: str) -> bool:
+    low = name.lower()
+    return low in _TRACKING_NAMES or low.startswith(_TRACKING_PREFIXES)
+
+
+def canonical_url(url: str) -> str:
+    """A stable form of ``url`` so that trivially different links compare equal.
+
+    Lower-cases scheme and host (IDN hosts become punycode), drops the fragment, default
+    ports, ``;jsessionid=`` path parameters and tracking query parameters, sorts the
+    remaining query and normalises percent-encoding.  Path case is kept: servers may
+    treat ``/A`` and ``/a`` as different pages.
+
+    >>> canonical_url("HTTPS://Example.com:443/a/b?utm_source=x&id=2#top")
+    'https://example.com/a/b?id=2'
+    """
+    raw = url.strip()
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        return raw
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host and not host.isascii():
+        with contextlib.suppress(UnicodeError):  # not valid IDNA: keep the host as written
+            host = host.encode("idna").decode("ascii")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+    path = parts.path
+    if ";" in path:
+        head, _, params = path.partition(";")
+        if params.lower().startswith(("jsessionid=", "phpsessid=", "sid=")):
+            path = head
+    # Decode then re-encode so "%D8%A7" and "ا" give one form; reserved characters stay.
+    path = quote(unquote(path), safe=_PATH_SAFE) or "/"
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    query = urlencode(sorted(pairs), doseq=False)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def article_id(url: str) -> str:
+    """blake2b-128 hex of :func:`canonical_url`: the ``id`` and Kafka key of ``news.raw``."""
+    return hashlib.blake2b(canonical_url(url).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def short_hash(data: str | bytes) -> str:
+    """blake2b-64 hex, for compact per-feed state (entry keys, body hashes)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return hashlib.blake2b(raw, digest_size=8).hexdigest()
+
+
+def host_key(url: str) -> str:
+    """``scheme://host:port`` of a URL: the unit of politeness and robots.txt."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    except ValueError:
+        port = _DEFAULT_PORTS.get(scheme, 0)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
