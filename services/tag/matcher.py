@@ -1,0 +1,123 @@
+"""Fast gazetteer matching over folded text with offsets into the original.
+
+One Aho-Corasick automaton holds every folded alias.  A hit is kept only if it sits on a
+word boundary: nothing alphanumeric after it, and before it either a non-word character or,
+for Arabic names, an allowed proclitic (و، ف، ب، ل، ك and their pairs).  English proper
+names must be capitalised in the original and acronyms must match exactly, so "turkey"
+and "is" do not become Turkey and the Islamic State.  Overlapping hits are resolved
+longest-first, so «قوات سوريا الديمقراطية» is the SDF and not also the country Syria.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ahocorasick
+
+from services.tag.gazetteer import CASE_CAPITAL, CASE_EXACT, AliasRef, Gazetteer
+from services.text.arabic import fold_for_matching, to_original
+
+__all__ = ["Candidate", "FoldedField", "Matcher", "select_longest"]
+
+_MAX_PREFIX = 4
+
+
+@dataclass(slots=True)
+class FoldedField:
+    """One field (title or text) in original and folded form."""
+
+    name: str
+    original: str
+    folded: str
+    keys: list[int]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original offsets of the folded span ``[start, end)``."""
+        return to_original(self.keys, start), to_original(self.keys, end, end=True)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """An alias occurrence that passed the boundary, clitic and case checks."""
+
+    field: FoldedField
+    start: int  # folded offsets
+    end: int
+    refs: list[AliasRef]
+
+    @property
+    def length(self) -> int:
+        """Length in folded characters (longest match wins)."""
+        return self.end - self.start
+
+
+class Matcher:
+    """Find gazetteer aliases in text; build once, reuse for every article."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+        self._automaton = ahocorasick.Automaton()
+        for key, refs in gazetteer.aliases.items():
+            self._automaton.add_word(key, (len(key), refs))
+        self._automaton.make_automaton()
+
+    def fold(self, name: str, text: str) -> FoldedField:
+        """Fold one field for matching."""
+        folded, keys = fold_for_matching(text)
+        return FoldedField(name, text, folded, keys)
+
+    def candidates(self, fld: FoldedField) -> list[Candidate]:
+        """Every acceptable alias occurrence in ``fld`` (overlaps included)."""
+        folded = fld.folded
+        n = len(folded)
+        out: list[Candidate] = []
+        for last, (length, refs) in self._automaton.iter(folded):
+            end = last + 1
+            if end < n and folded[end].isalnum():
+                continue
+            start = end - length
+            # Walk back over letters glued to the match: they must be a proclitic.
+            ws = start
+            while ws > 0 and folded[ws - 1].isalnum():
+                ws -= 1
+                if start - ws > _MAX_PREFIX:
+                    break
+            if start - ws > _MAX_PREFIX:
+                continue
+            prefix = folded[ws:start]
+            ok = [r for r in refs if prefix in r.prefixes and _case_ok(r, fld.original, fld, start, end)]
+            if ok:
+                out.append(Candidate(fld, start, end, ok))
+        return out
+
+
+def _case_ok(ref: AliasRef, original: str, fld: FoldedField, start: int, end: int) -> bool:
+    if ref.case == 0:
+        return True
+    s, e = fld.span(start, end)
+    surface = original[s:e]
+    if ref.case == CASE_CAPITAL:
+        return any(c.isupper() for c in surface)
+    if ref.case == CASE_EXACT:
+        if [c for c in surface if c.isalpha()] != [c for c in ref.raw if c.isalpha()]:
+            return False
+        # In an all-capitals headline "IS" and "US" are ordinary words.
+        window = original[max(0, s - 30) : e + 30]
+        return any(c.islower() for c in window)
+    return True
+
+
+def select_longest(cands: list[Candidate]) -> list[Candidate]:
+    """Keep non-overlapping candidates, longest first, then leftmost; return in text order."""
+    chosen: list[Candidate] = []
+    occupied: dict[str, bytearray] = {}
+    for c in sorted(cands, key=lambda c: (-c.length, c.start)):
+        occ = occupied.get(c.field.name)
+        if occ is None:
+            occ = occupied[c.field.name] = bytearray(len(c.field.folded) + 1)
+        if occ.find(1, c.start, c.end) != -1:
+            continue
+        occ[c.start : c.end] = b"\x01" * c.length
+        chosen.append(c)
+    chosen.sort(key=lambda c: (c.field.name != "title", c.start))
+    return chosen

@@ -1,0 +1,137 @@
+"""The graded Syria decision: 2 = about Syria, 1 = a substantive Syrian passage, 0 = not.
+
+The grade is computed from the tagger's mentions, not from a second pass over the text:
+
+- Syrian evidence: Syria itself, places in Syria, the Syrian demonym, Syria-specific
+  actors (the Syrian government, the SDF, HTS...).  Jihadist groups active far beyond Syria
+  (ISIS, al-Qaeda) and Syria-specific topics (Astana talks) add weight only when there is
+  other Syrian evidence: ISIS in Mosul or the Sahel is not Syria news.
+- A mention of Syria inside a list of countries ("Iraq, Syria, Libya and Yemen") is a
+  passing mention and weighs little.
+- The title and the lead weigh more than the tail; other countries' evidence (places and
+  demonyms) competes with Syria's for "primarily about".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+__all__ = ["Mention", "Relevance", "grade"]
+
+# Separators that make two adjacent country names a list: commas, و, and/or, slashes.
+_LIST_GAP = re.compile(r"^[\s,،;/&]*(?:(?:and|or|as well as|و|أو|او)\s*)?[\s,،;/&]*$", re.IGNORECASE)
+_SPECIFIC_TOPICS = frozenset(
+    {"de-escalation-zones", "astana-talks", "geneva-talks", "sochi-talks", "turkish-operations", "raqqa-offensive"}
+)
+_LEAD_CHARS = 400
+
+
+@dataclass(slots=True)
+class Mention:
+    """One resolved entity occurrence, in original offsets."""
+
+    field: str  # "title" | "text"
+    start: int
+    end: int
+    kind: str  # place | demonym | actor | topic
+    entry_id: str
+    country: str | None
+    type: str
+    scope: str | None
+    weak: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Relevance:
+    """The graded decision and the evidence weights behind it."""
+
+    grade: int
+    score: float
+    syria_weight: float
+    other_weight: float
+
+
+def _is_list_member(i: int, ordered: list[Mention], texts: dict[str, str]) -> bool:
+    """Whether ``ordered[i]`` (a country) sits next to another country with only a separator between."""
+    m = ordered[i]
+    for j in (i - 1, i + 1):
+        if not 0 <= j < len(ordered):
+            continue
+        o = ordered[j]
+        if o.field != m.field or o.type != "country" or o.country == m.country:
+            continue
+        a, b = (o, m) if j < i else (m, o)
+        gap = texts[m.field][a.end : b.start]
+        if len(gap) <= 12 and _LIST_GAP.match(gap):
+            return True
+    return False
+
+
+def _weight(m: Mention) -> float:
+    if m.kind == "place":
+        return 0.3 if m.weak else 1.0
+    if m.kind == "demonym":
+        return 0.6
+    return 1.0
+
+
+def _position(m: Mention) -> float:
+    if m.field == "title":
+        return 3.0
+    return 1.5 if m.start < _LEAD_CHARS else 1.0
+
+
+def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
+    """Grade an article from its mentions (see the module docstring)."""
+    texts = {"title": title, "text": text}
+    places = sorted(
+        (m for m in mentions if m.kind in ("place", "demonym")), key=lambda m: (m.field != "title", m.start)
+    )
+    in_list = {id(m) for i, m in enumerate(places) if m.type == "country" and _is_list_member(i, places, texts)}
+
+    syria = 0.0
+    syria_strong = 0  # Syrian mentions outside country lists
+    lead_hit = False
+    title_hit = False
+    other: dict[str, float] = {}
+    for m in mentions:
+        if m.kind in ("place", "demonym"):
+            if m.country == "SY":
+                w = _weight(m) * (0.25 if id(m) in in_list else 1.0)
+                if id(m) not in in_list and not m.weak:
+                    syria_strong += 1
+            elif m.country:
+                w = _weight(m) * (0.5 if id(m) in in_list else 1.0) * _position(m)
+                other[m.country] = other.get(m.country, 0.0) + w
+                continue
+            else:
+                continue
+        elif m.kind == "actor" and m.scope == "S":
+            w = 1.0
+            syria_strong += 1
+        else:
+            continue
+        title_hit = title_hit or m.field == "title"
+        lead_hit = lead_hit or (m.field == "text" and m.start < _LEAD_CHARS)
+        syria += w * _position(m)
+    if syria_strong:
+        # Groups and topics that are Syrian only when the article is otherwise Syrian.
+        for m in mentions:
+            if (m.kind == "actor" and m.scope == "J") or (m.kind == "topic" and m.entry_id in _SPECIFIC_TOPICS):
+                syria += 0.4 * (2.0 if m.field == "title" else 1.0)
+
+    top_other = max(other.values(), default=0.0)
+    share = syria / (syria + top_other) if syria else 0.0
+    length_k = max(1.0, (len(title) + len(text)) / 1000.0)
+    density = syria / length_k
+
+    if syria_strong >= 2 and share >= 0.5 and (title_hit or (lead_hit and density >= 1.5) or density >= 3.0):
+        g = 2
+    elif (syria_strong >= 2 and syria >= 2.0) or (syria_strong >= 1 and title_hit):
+        g = 1
+    else:
+        g = 0
+    score = round((1.0 - math.exp(-syria / 4.0)) * (0.5 + 0.5 * share), 4)
+    return Relevance(g, score, round(syria, 3), round(top_other, 3))

@@ -1,0 +1,274 @@
+"""The Syria tagger: places, actors, topics and a graded relevance decision with evidence.
+
+Steps for one article:
+
+1. fold title and text and collect every alias hit (:mod:`services.tag.matcher`);
+2. drop hits of names that are also common words unless the context supports them: flag
+   ``t`` needs a place word next to the name («مدينة الباب», "town of al-Bab"), flag ``c``
+   needs that or other unambiguous Syrian evidence in the article (حماة is a city in a
+   Syrian story, "protectors" elsewhere);
+3. keep the longest non-overlapping hits;
+4. resolve names shared by several places (الرقة in Syria and Kuwait, Homs and Al-Khums,
+   «سوري» Syrian or Surrey) by which country the rest of the article and the words around
+   the name point at;
+5. aggregate mentions per entity with their evidence, and grade relevance
+   (:mod:`services.tag.relevance`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from typing import Any
+
+from services.tag.gazetteer import AliasRef, Entry, Gazetteer, data_hash, load_gazetteer
+from services.tag.matcher import Candidate, FoldedField, Matcher, select_longest
+from services.tag.relevance import Mention, grade
+
+__all__ = ["TAGGER_VERSION", "Tagger", "get_tagger"]
+
+TAGGER_VERSION = f"tag-1.0.0+gaz-{data_hash()}"
+
+_MAX_EVIDENCE = 25
+_CONTEXT = 80  # folded characters either side used to resolve an ambiguous name
+
+# Words that announce a place name (folded).  Arabic ones may carry a proclitic («بمدينة»).
+_TRIGGERS_BEFORE = frozenset(
+    [
+        "مدينه",
+        "بلده",
+        "قريه",
+        "منطقه",
+        "ريف",
+        "بلدات",
+        "مدن",
+        "قرى",
+        "مخيم",
+        "معبر",
+        "سد",
+        "نهر",
+        "مطار",
+        "قاعده",
+        "محافظه",
+        "حي",
+        "احياء",
+        "ناحيه",
+        "جبل",
+        "سهل",
+        "بحيره",
+        "مناطق",
+        "اطراف",
+        "محيط",
+        "مدينتي",
+        "بلدتي",
+        "قريتي",
+        "مخيمات",
+        "حقل",
+        "سجن",
+        "city",
+        "town",
+        "village",
+        "camp",
+        "crossing",
+        "province",
+        "governorate",
+        "district",
+        "near",
+        "outskirts",
+        "neighbourhood",
+        "neighborhood",
+        "suburb",
+        "region",
+        "countryside",
+        "dam",
+        "river",
+        "base",
+        "airbase",
+    ]
+)
+_TRIGGERS_AFTER = frozenset(
+    [
+        "السوريه",
+        "السوري",
+        "بسوريا",
+        "سوريا",
+        "بريف",
+        "وريفها",
+        "syria",
+        "syrian",
+        "province",
+        "countryside",
+        "camp",
+        "dam",
+        "crossing",
+        "airbase",
+        "governorate",
+        "district",
+    ]
+)
+_CLITICS = ("وب", "ول", "فب", "فل", "و", "ف", "ب", "ل", "ك")
+
+
+def _strip_clitic(token: str) -> str:
+    for p in _CLITICS:
+        if token.startswith(p) and token[len(p) :] in _TRIGGERS_BEFORE:
+            return token[len(p) :]
+    return token
+
+
+def _has_trigger(fld: FoldedField, start: int, end: int) -> bool:
+    before = fld.folded[max(0, start - 40) : start].replace(",", " ").split()[-2:]
+    if any(t in _TRIGGERS_BEFORE or _strip_clitic(t) in _TRIGGERS_BEFORE for t in before):
+        return True
+    after = fld.folded[end : end + 30].replace(",", " ").replace(".", " ").split()[:2]
+    return any(t in _TRIGGERS_AFTER for t in after)
+
+
+class Tagger:
+    """Tag articles; construct once (loads the gazetteer and builds the automaton)."""
+
+    version = TAGGER_VERSION
+
+    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+        self.gazetteer = gazetteer or load_gazetteer()
+        self.entries: list[Entry] = self.gazetteer.entries
+        self.matcher = Matcher(self.gazetteer)
+
+    # -- step 2 ---------------------------------------------------------------------
+    def _anchor(self, ref: AliasRef) -> bool:
+        e = self.entries[ref.entry]
+        if e.flags & {"c", "t", "w"}:
+            return False
+        if e.kind in ("place", "demonym"):
+            return e.country == "SY"
+        return e.kind == "actor" and e.scope == "S"
+
+    def _filter_context(self, cands: list[Candidate]) -> list[Candidate]:
+        anchored = any(
+            all(self._anchor(r) for r in c.refs if self.entries[r.entry].kind != "topic")
+            and any(self._anchor(r) for r in c.refs)
+            for c in cands
+        )
+        kept: list[Candidate] = []
+        for c in cands:
+            refs = []
+            trigger: bool | None = None
+            for r in c.refs:
+                flags = self.entries[r.entry].flags
+                if "t" in flags or ("c" in flags and not anchored):
+                    if trigger is None:
+                        trigger = _has_trigger(c.field, c.start, c.end)
+                    if not trigger:
+                        continue
+                refs.append(r)
+            if refs:
+                c.refs = refs
+                kept.append(c)
+        return kept
+
+    # -- step 4 ---------------------------------------------------------------------
+    def _country(self, c: Candidate) -> str | None:
+        """The one country a hit's places and demonyms point at, if they agree."""
+        countries = {self.entries[r.entry].country for r in c.refs}
+        countries.discard(None)
+        return countries.pop() if len(countries) == 1 else None
+
+    def _resolve(self, chosen: list[Candidate]) -> list[tuple[Candidate, list[Entry]]]:
+        doc: Counter[str] = Counter()
+        for c in chosen:
+            if country := self._country(c):
+                doc[country] += 1
+        out: list[tuple[Candidate, list[Entry]]] = []
+        for c in chosen:
+            geo = list(dict.fromkeys(r.entry for r in c.refs if self.entries[r.entry].kind in ("place", "demonym")))
+            rest = list(
+                dict.fromkeys(r.entry for r in c.refs if self.entries[r.entry].kind not in ("place", "demonym"))
+            )
+            if len(geo) > 1:
+                geo = [self._pick(c, geo, doc, chosen)]
+            out.append((c, [self.entries[i] for i in (*geo, *rest)]))
+        return out
+
+    def _pick(self, c: Candidate, options: list[int], doc: Counter[str], chosen: list[Candidate]) -> int:
+        lo, hi = c.start - _CONTEXT, c.end + _CONTEXT
+        local: Counter[str] = Counter()
+        for o in chosen:
+            if o is c or o.field is not c.field or o.end < lo or o.start > hi:
+                continue
+            if country := self._country(o):
+                local[country] += 1
+
+        def score(i: int) -> tuple[float, int]:
+            e = self.entries[i]
+            ctry = e.country or ""
+            return (doc[ctry] + 3.0 * local[ctry], 1 if "d" in e.flags else 0)
+
+        return max(options, key=score)
+
+    # -- public ---------------------------------------------------------------------
+    def tag(self, title: str | None, text: str, language: str | None = None) -> dict[str, Any]:
+        """Tag one article.
+
+        ``language`` is accepted for the interface; matching needs no language because
+        Arabic and Latin aliases cannot match each other's script.  Returns
+        ``{"syria", "places", "actors", "topics", "tagger_version"}`` with evidence offsets
+        into the original ``title`` and ``text``.
+        """
+        title = title or ""
+        fields = [self.matcher.fold("text", text)]
+        if title:
+            fields.insert(0, self.matcher.fold("title", title))
+        cands: list[Candidate] = []
+        for f in fields:
+            cands.extend(self.matcher.candidates(f))
+        cands = self._filter_context(cands)
+        resolved = self._resolve(select_longest(cands))
+
+        mentions: list[Mention] = []
+        groups: dict[str, dict[str, Any]] = {}
+        for c, entries in resolved:
+            s, e = c.field.span(c.start, c.end)
+            ev = {"field": c.field.name, "start": s, "end": e, "text": c.field.original[s:e]}
+            for ent in entries:
+                mentions.append(
+                    Mention(c.field.name, s, e, ent.kind, ent.id, ent.country, ent.type, ent.scope, "w" in ent.flags)
+                )
+                if ent.kind == "demonym":
+                    continue
+                g = groups.get(ent.id)
+                if g is None:
+                    g = groups[ent.id] = {"entry": ent, "evidence": [], "count": 0}
+                g["count"] += 1
+                if len(g["evidence"]) < _MAX_EVIDENCE:
+                    g["evidence"].append(ev)
+        rel = grade(mentions, title, text)
+        places, actors, topics = [], [], []
+        for g in sorted(groups.values(), key=lambda g: -g["count"]):
+            item: Entry = g["entry"]
+            base = {"name": item.name, "name_ar": item.name_ar}
+            if item.kind == "place":
+                places.append(
+                    {**base, "wikidata": item.wikidata, "type": item.type, "country": item.country,
+                     "syrian": item.syrian, "governorate": item.governorate, "lat": item.lat, "lon": item.lon,
+                     "evidence": g["evidence"], "count": g["count"]}
+                )  # fmt: skip
+            elif item.kind == "actor":
+                actors.append(
+                    {**base, "wikidata": item.wikidata, "type": item.type, "evidence": g["evidence"],
+                     "count": g["count"]}
+                )  # fmt: skip
+            else:
+                topics.append({**base, "type": "topic", "evidence": g["evidence"], "count": g["count"]})
+        return {
+            "syria": {"relevant": rel.grade >= 1, "grade": rel.grade, "score": rel.score},
+            "places": places,
+            "actors": actors,
+            "topics": topics,
+            "tagger_version": TAGGER_VERSION,
+        }
+
+
+@functools.cache
+def get_tagger() -> Tagger:
+    """The process-wide tagger (built on first use; safe to call from pool workers)."""
+    return Tagger()
