@@ -57,6 +57,9 @@ class Crawler:
         self.specs: dict[str, FeedSpec] = {}
         self.states: dict[str, FeedState] = {}
         self.partition_of: dict[str, int] = {}
+        # Registry partitions whose feed states are restored: records of other partitions
+        # (fetched while a rebalance is in progress) are ignored and read again later.
+        self.ready_partitions: set[int] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._http = HttpClient(cfg)
         self._producer = make_producer(
@@ -257,6 +260,8 @@ class Crawler:
     def _apply_registry(self, partition: int, key: bytes | None, value: bytes | None) -> None:
         if key is None:
             return
+        if partition not in self.ready_partitions:
+            return
         feed_id = key.decode("utf-8", "replace")
         if value is None:
             self._cancel(feed_id)
@@ -279,6 +284,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         parts = {tp.partition for tp in revoked}
+        self.crawler.ready_partitions -= parts
         feeds = [fid for fid, p in self.crawler.partition_of.items() if p in parts]
         await self.crawler.drop(feeds)
 
@@ -292,7 +298,9 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         # Co-partitioned: restore only the assigned partitions; otherwise read all state.
         same = state_parts is not None and len(state_parts) == len(registry_parts)
         await self.crawler.restore(parts if same else None)
-        # The registry is compacted and never committed: read it whole on every assignment.
+        self.crawler.ready_partitions.update(parts)
+        # The registry is compacted and never committed: read it whole on every assignment
+        # (this also re-reads records that arrived before the restore and were ignored).
         await self.consumer.seek_to_beginning(*assigned)
 
 
