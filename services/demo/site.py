@@ -7,8 +7,9 @@ Feed, ``/wire/`` English wire with Atom), Google News sitemaps, ``/robots.txt``,
 of real pages read in place from the shared data folder.
 
 Drip mode releases the shipped articles one by one (oldest first) so a running pipeline
-shows items arriving: the feeds first list :data:`INITIAL_ITEMS` articles and one more
-every ``drip_seconds`` of the injected ``clock``.  Unreleased article pages answer 404.
+shows items arriving: the feeds first list at least :data:`INITIAL_ITEMS` articles (more
+if needed so that no outlet's feed starts empty) and one more every ``drip_seconds`` of
+the injected ``clock``.  Unreleased article pages answer 404.
 
 Start it with ``python -m services.demo --port 8800`` or, in code::
 
@@ -25,7 +26,7 @@ import re
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,24 +49,31 @@ __all__ = ["INITIAL_ITEMS", "RELEASE", "Release", "RunningSite", "build_app", "f
 
 log = logging.getLogger(__name__)
 
-#: Articles listed at start in drip mode, before the first drip interval has passed.
+#: Fewest articles listed at start in drip mode, before the first drip interval has passed.
 INITIAL_ITEMS = 3
 _MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # Last-Modified of pages that never change
 _CSS = "body{font-family:sans-serif;margin:0 auto;max-width:70em}.cookie-banner,#cookie-bar{position:fixed;bottom:0}"
 
 
-def feed_urls(base_url: str, *, real: bool = False) -> list[dict[str, Any]]:
+def feed_urls(base_url: str, *, real: bool = False, formats: Collection[str] | None = None) -> list[dict[str, Any]]:
     """The feeds a crawler should poll on a demo site at ``base_url``, one per outlet.
 
     Each descriptor is ``{"id", "url", "language", "format"}``; ``language`` is ``None``
     for the real-pages feed, which mixes Arabic articles with mostly German/English pages.
+    ``formats`` (e.g. ``{"rss", "atom"}``) limits the formats a client can read: an outlet
+    whose main feed is in another format is listed with its RSS feed instead.
+
+    >>> [d["url"] for d in feed_urls("http://127.0.0.1:8800")][:1]
+    ['http://127.0.0.1:8800/ar-daily/rss.xml']
     """
     base = base_url.rstrip("/")
-    out: list[dict[str, Any]] = [
-        {"id": o.id, "url": base + o.feed_path, "language": o.language, "format": o.feed}
-        for o in load_outlets().values()
-    ]
+    out: list[dict[str, Any]] = []
+    for o in load_outlets().values():
+        if formats is None or o.feed in formats:
+            out.append({"id": o.id, "url": base + o.feed_path, "language": o.language, "format": o.feed})
+        else:
+            out.append({"id": o.id, "url": f"{base}{o.prefix}rss.xml", "language": o.language, "format": "rss"})
     if real:
         out.append({"id": REAL_OUTLET.id, "url": base + REAL_OUTLET.feed_path, "language": None, "format": "rss"})
     return out
@@ -81,7 +89,11 @@ class Release:
         self._drip = drip_seconds
         self._clock = clock
         self._start = clock()
-        self._initial = initial
+        # Release in date order, but far enough that every outlet's feed starts non-empty.
+        first_seen: dict[str, int] = {}
+        for i, a in enumerate(self._articles):
+            first_seen.setdefault(a.outlet, i)
+        self._initial = max([initial, *(i + 1 for i in first_seen.values())])
         self._announced = 0
 
     @property
@@ -99,6 +111,11 @@ class Release:
             log.info("article released", extra={"outlet": a.outlet, "article_id": a.id, "title": a.title})
         self._announced = max(self._announced, n)
         return n
+
+    @property
+    def initial(self) -> int:
+        """How many articles are out before the first drip interval."""
+        return self._initial
 
     def released(self) -> list[Article]:
         """The articles published so far, oldest first."""
@@ -264,7 +281,12 @@ class _Site:
         return _bytes(page.encode(), "text/html; charset=utf-8", None)
 
     async def feeds_json(self, request: web.Request) -> web.Response:
-        body = orjson.dumps(feed_urls(self.base, real=self.real is not None), option=orjson.OPT_INDENT_2)
+        """``/feeds.json``; ``?formats=rss,atom`` as in :func:`feed_urls`."""
+        wanted = request.query.get("formats")
+        formats = {f.strip() for f in wanted.split(",") if f.strip()} if wanted else None
+        body = orjson.dumps(
+            feed_urls(self.base, real=self.real is not None, formats=formats), option=orjson.OPT_INDENT_2
+        )
         return _bytes(body, "application/json", _EPOCH)
 
     async def robots(self, request: web.Request) -> web.Response:

@@ -13,9 +13,10 @@ import orjson
 import pytest
 from lxml import etree
 
+from services.crawler.feeds import parse_document
 from services.demo.content import article_path, load_articles, load_outlets
 from services.demo.errors import DemoError
-from services.demo.site import INITIAL_ITEMS, RunningSite, feed_urls, main, serve
+from services.demo.site import INITIAL_ITEMS, RELEASE, RunningSite, feed_urls, main, serve
 
 
 class FakeClock:
@@ -163,14 +164,18 @@ async def test_drip_releases_one_article_per_interval(client: httpx.AsyncClient)
                 out += await _feed_links(client, desc)
             return out
 
+        initial = site.app[RELEASE].initial
+        assert INITIAL_ITEMS <= initial < total
         first = await listed()
-        assert len(first) == INITIAL_ITEMS
+        assert len(first) == initial
+        for desc in feed_urls(site.base_url):  # no outlet starts with an empty feed
+            assert await _feed_links(client, desc), desc["id"]
         etag = (await client.get(site.base_url + "/sitemap-news.xml")).headers["etag"]
         clock.now += 9.9
-        assert len(await listed()) == INITIAL_ITEMS
+        assert len(await listed()) == initial
         clock.now += 0.1
         second = await listed()
-        assert len(second) == INITIAL_ITEMS + 1
+        assert len(second) == initial + 1
         assert set(first) < set(second)
         changed = await client.get(site.base_url + "/sitemap-news.xml", headers={"If-None-Match": etag})
         assert changed.status_code == 200
@@ -187,11 +192,41 @@ async def test_unreleased_article_is_404(client: httpx.AsyncClient) -> None:
             listed |= set(await _feed_links(client, desc))
         every = {site.base_url + article_path(outlets[a.outlet], a, quoted=True) for a in load_articles()}
         assert listed < every
-        assert len(every - listed) == len(every) - INITIAL_ITEMS
+        assert len(every - listed) == len(every) - site.app[RELEASE].initial
         for url in every - listed:
             assert (await client.get(url)).status_code == 404, url
         for url in listed:
             assert (await client.get(url)).status_code == 200, url
+
+
+async def test_feed_urls_can_fall_back_to_rss(site: RunningSite, client: httpx.AsyncClient) -> None:
+    limited = feed_urls(site.base_url, formats={"rss", "atom"})
+    assert {d["format"] for d in limited} == {"rss", "atom"}
+    assert [d["id"] for d in limited] == [d["id"] for d in feed_urls(site.base_url)]
+    assert (await client.get(site.base_url + "/feeds.json?formats=rss,atom")).json() == limited
+    for desc in limited:
+        assert await _feed_links(client, desc)
+
+
+async def test_crawler_parser_reads_demo_feeds_and_discovers_feed_links(
+    site: RunningSite, client: httpx.AsyncClient
+) -> None:
+    # Contract with services.crawler: what the demo serves, the crawler can read.
+    for desc in feed_urls(site.base_url, formats={"rss", "atom"}):
+        resp = await client.get(desc["url"])
+        parsed = parse_document(resp.content, desc["url"], resp.headers["content-type"])
+        assert parsed.kind == "feed"
+        assert parsed.warning is None
+        assert parsed.entries
+        assert all(e.link and e.title and e.published and e.authors for e in parsed.entries)
+        page = await client.get(parsed.entries[0].link or "")
+        found = parse_document(page.content, str(page.url), page.headers["content-type"])
+        assert found.kind == "html"
+        assert f"{site.base_url}/{desc['id']}/rss.xml" in found.alternates
+    resp = await client.get(site.base_url + "/sitemap-news.xml")
+    sitemap = parse_document(resp.content, str(resp.url), resp.headers["content-type"])
+    assert sitemap.kind == "sitemap"
+    assert len(sitemap.entries) == len(load_articles())
 
 
 async def test_unknown_paths_are_404(site: RunningSite, client: httpx.AsyncClient) -> None:
