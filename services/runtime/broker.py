@@ -64,7 +64,9 @@ def fetch_jars(cache: Path | None = None) -> Path:
     log.info("fetching kafka jars", extra={"cmd": " ".join(cmd)})
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     if done.returncode != 0:
-        raise BrokerStartError(f"maven could not fetch Kafka {KAFKA_VERSION}: {done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise BrokerStartError(
+            f"maven could not fetch Kafka {KAFKA_VERSION}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     if not any(libs.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
         raise BrokerStartError(f"maven finished but kafka_2.13-{KAFKA_VERSION}.jar is not in {libs}")
     marker.touch()
@@ -159,7 +161,9 @@ class LocalBroker:
         if (self.data_dir / "meta.properties").exists():
             return
         extra = [a for u in self.scram_users for a in ("--add-scram", u)]
-        cmd = self._java("kafka.tools.StorageTool", "format", "--standalone", "-t", _cluster_id(), "-c", str(props), *extra)
+        cmd = self._java(
+            "kafka.tools.StorageTool", "format", "--standalone", "-t", _cluster_id(), "-c", str(props), *extra
+        )
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             raise BrokerStartError(f"kafka storage format failed: {done.stdout[-1500:]}{done.stderr[-1500:]}")
@@ -172,7 +176,7 @@ class LocalBroker:
         (self.workdir / "logs").mkdir(exist_ok=True)
         props = self._write_properties()
         out = (self.workdir / "logs" / "stdout.log").open("ab")
-        self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        self._proc = subprocess.Popen(
             self._java("kafka.Kafka", str(props)), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         out.close()

@@ -8,6 +8,7 @@ swapping the client library is a change to this file and ``stage.py`` only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -130,7 +131,22 @@ def make_consumer(settings: KafkaSettings, *logical_topics: str, group_id: str |
     return AIOKafkaConsumer(*(topic_name(settings, t) for t in logical_topics), **opts)
 
 
-async def ensure_topics(settings: KafkaSettings, logical: Iterable[str] | None = None, timeout_s: float = 60.0) -> list[str]:
+async def _topics_without_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> set[str]:
+    """Topics whose metadata is missing or has a partition with no leader yet."""
+    described = await asyncio.wait_for(admin.describe_topics(names), timeout_s)
+    ready = {
+        t["topic"]
+        for t in described
+        if t.get("error_code", 0) == 0
+        and t.get("partitions")
+        and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+    }
+    return set(names) - ready
+
+
+async def ensure_topics(
+    settings: KafkaSettings, logical: Iterable[str] | None = None, timeout_s: float = 60.0
+) -> list[str]:
     """Create the declared topics that do not exist yet; return the real names.
 
     Idempotent, and waits until the broker reports metadata for every topic, so a
@@ -162,18 +178,17 @@ async def ensure_topics(settings: KafkaSettings, logical: Iterable[str] | None =
             if real not in existing
         ]
         if new:
-            try:
+            # Another process may create them between list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await asyncio.wait_for(admin.create_topics(new), timeout_s)
-            except TopicAlreadyExistsError:
-                pass  # another process created them between list and create
             log.info("created topics", extra={"topics": [t.name for t in new]})
         deadline = asyncio.get_running_loop().time() + timeout_s
         while True:
-            present = set(await asyncio.wait_for(admin.list_topics(), timeout_s))
-            if set(wanted) <= present:
+            not_ready = await _topics_without_leaders(admin, list(wanted), timeout_s)
+            if not not_ready:
                 return list(wanted)
             if asyncio.get_running_loop().time() > deadline:
-                raise BrokerUnavailable(f"topics not visible after {timeout_s:.0f}s: {sorted(set(wanted) - present)}")
+                raise BrokerUnavailable(f"topics have no leader after {timeout_s:.0f}s: {sorted(not_ready)}")
             await asyncio.sleep(0.2)
     finally:
         await admin.close()

@@ -42,15 +42,29 @@ TOPICS: dict[str, TopicSpec] = {
     t.name: t
     for t in (
         TopicSpec("news.feeds", None, "Feed registry keyed by feed id (compacted).", compacted=True, partitions=3),
-        TopicSpec("news.crawler.state", None, "Per-feed crawl state keyed by feed id (compacted).", compacted=True, partitions=3),
+        TopicSpec(
+            "news.crawler.state",
+            None,
+            "Per-feed crawl state keyed by feed id (compacted).",
+            compacted=True,
+            partitions=3,
+        ),
         TopicSpec("news.raw", "raw_page", "Fetched article pages, bytes kept exactly. Key: article id."),
         TopicSpec("news.clean", "clean_article", "Extracted articles before deduplication. Key: article id."),
         TopicSpec("news.dedupe.state", None, "Dedupe index changelog (compacted).", compacted=True, partitions=1),
         TopicSpec("news.unique", "unique_article", "Unique articles and revisions, before tagging. Key: article id."),
-        TopicSpec("news.articles", "article", "Every unique clean article, tagged. Key: article id.", retention_days=30),
-        TopicSpec("news.syria", "article", "Articles graded Syria-relevant (grade >= 1). Key: article id.", retention_days=30),
-        TopicSpec("news.duplicates", "duplicate", "Articles held back as duplicates, naming the original.", retention_days=30),
-        TopicSpec("news.deadletter", "dead_letter", "Inputs a stage could never process, with the reason.", retention_days=30),
+        TopicSpec(
+            "news.articles", "article", "Every unique clean article, tagged. Key: article id.", retention_days=30
+        ),
+        TopicSpec(
+            "news.syria", "article", "Articles graded Syria-relevant (grade >= 1). Key: article id.", retention_days=30
+        ),
+        TopicSpec(
+            "news.duplicates", "duplicate", "Articles held back as duplicates, naming the original.", retention_days=30
+        ),
+        TopicSpec(
+            "news.deadletter", "dead_letter", "Inputs a stage could never process, with the reason.", retention_days=30
+        ),
     )
 }
 

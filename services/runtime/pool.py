@@ -1,0 +1,132 @@
+"""Run a CPU-heavy handler in worker processes, with a time limit and a memory guard per item.
+
+Extraction libraries can hang or balloon on pathological pages.  Each item runs in a
+worker process; if it exceeds ``item_timeout_s`` the pool's workers are killed and a
+fresh pool replaces them (other in-flight items are retried there), and the item is
+rejected with :class:`ItemTimeout`.  Each worker runs under an address-space limit, so a
+runaway allocation raises ``MemoryError`` inside the worker instead of exhausting the
+machine; the item is rejected with :class:`ItemMemoryExceeded` and the pool recycled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import resource
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from services.errors import RejectedInput
+from services.runtime.handler import Handler, Out
+from services.runtime.kafka import decode_json, encode_json
+
+__all__ = ["EncodedOut", "ItemMemoryExceeded", "ItemTimeout", "WorkerCrashed", "WorkerPool", "run_handler"]
+
+log = logging.getLogger(__name__)
+
+EncodedOut = tuple[str, bytes | None, bytes | None]  # (logical topic, key, JSON value or None)
+
+_HANDLER: Handler | None = None
+
+
+class ItemTimeout(RejectedInput):
+    """The handler took longer than the per-item time limit."""
+
+
+class ItemMemoryExceeded(RejectedInput):
+    """The handler exceeded the worker's memory limit on this item."""
+
+
+class WorkerCrashed(RejectedInput):
+    """The worker process died on this item more than once."""
+
+
+def encode_outs(outs: Sequence[Out]) -> list[EncodedOut]:
+    """Serialize handler outputs (done in the worker, off the event loop)."""
+    return [(o.topic, o.key, None if o.value is None else encode_json(o.value)) for o in outs]
+
+
+def run_handler(handler: Handler, raw: bytes | None) -> list[EncodedOut]:
+    """Decode, handle, encode: the unit of work wherever it runs."""
+    return encode_outs(handler.handle(decode_json(raw)))
+
+
+def _init_worker(factory: Callable[[], Handler], max_mem_mb: int) -> None:
+    global _HANDLER  # noqa: PLW0603 - one handler per worker process, built once
+    if max_mem_mb > 0:
+        limit = max_mem_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _HANDLER = factory()
+
+
+def _work(raw: bytes | None) -> list[EncodedOut]:
+    assert _HANDLER is not None, "worker not initialised"
+    return run_handler(_HANDLER, raw)
+
+
+class WorkerPool:
+    """A process pool that survives hung and runaway items."""
+
+    def __init__(self, factory: Callable[[], Handler], *, workers: int, item_timeout_s: float, max_mem_mb: int) -> None:
+        self._factory, self._workers = factory, max(1, workers)
+        self._timeout, self._max_mem_mb = item_timeout_s, max_mem_mb
+        self._ctx = multiprocessing.get_context("spawn")  # no fork of a process with an event loop and threads
+        self._pool: ProcessPoolExecutor | None = None
+        self.recycled = 0
+
+    def _get(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self._workers,
+                mp_context=self._ctx,
+                initializer=_init_worker,
+                initargs=(self._factory, self._max_mem_mb),
+            )
+        return self._pool
+
+    def _recycle(self, pool: ProcessPoolExecutor) -> None:
+        if self._pool is not pool:
+            return  # someone already replaced it
+        self._pool = None
+        self.recycled += 1
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    async def warm_up(self) -> None:
+        """Start the workers (imports, models) before the first batch."""
+        pool = self._get()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(pool, _noop) for _ in range(self._workers)))
+
+    async def handle(self, raw: bytes | None) -> list[EncodedOut]:
+        """Handle one raw message in a worker; typed rejection on time-out, memory or crash."""
+        loop = asyncio.get_running_loop()
+        for _attempt in range(2):
+            pool = self._get()
+            try:
+                return await asyncio.wait_for(loop.run_in_executor(pool, _work, raw), self._timeout)
+            except TimeoutError:
+                self._recycle(pool)
+                raise ItemTimeout(f"handler exceeded {self._timeout:.0f}s; worker recycled") from None
+            except MemoryError:
+                self._recycle(pool)
+                raise ItemMemoryExceeded(f"handler exceeded the {self._max_mem_mb} MB worker memory limit") from None
+            except BrokenProcessPool:
+                self._recycle(pool)  # killed for a neighbour's time-out, or crashed: try once in a new pool
+        raise WorkerCrashed("worker process died twice on this item")
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                if proc.is_alive():
+                    proc.kill()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _noop() -> None:
+    return None

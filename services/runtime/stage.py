@@ -1,0 +1,409 @@
+"""The shared stage runtime: consume, handle, produce and commit exactly once.
+
+For each batch the runtime takes from Kafka, every input partition's records are handled
+and their outputs, dead letters and the partition's new offset go out in ONE Kafka
+transaction.  aiokafka has no KIP-447 (consumer-group-aware fencing), so each input
+partition gets its own transactional producer whose id is derived from the stage and the
+partition: when a partition moves to another instance, the new owner's
+``init_transactions`` fences the old owner's producer, and no zombie can commit.
+
+This module is the only place that knows about transactions; handlers are pure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError, ProducerFenced
+
+from services.errors import NewsIngestError
+from services.runtime import metrics
+from services.runtime.config import Settings
+from services.runtime.handler import Handler, StatefulHandler
+from services.runtime.health import HealthServer
+from services.runtime.kafka import (
+    decode_json,
+    encode_json,
+    ensure_topics,
+    headers_dict,
+    logical_name,
+    make_consumer,
+    make_producer,
+    topic_name,
+)
+from services.runtime.logs import bind
+from services.runtime.pool import EncodedOut, WorkerPool, run_handler
+from services.runtime.topics import TOPICS
+
+__all__ = ["Offload", "StageRunner"]
+
+log = logging.getLogger(__name__)
+
+Offload = Literal["inline", "thread", "process"]
+_TXN_TIMEOUT_S = 60.0
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: StageRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self._runner._drop_producers(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self._runner._add_producers(list(assigned))
+
+
+class StageRunner:
+    """Runs one handler as a Kafka consumer-group member, exactly once per input record.
+
+    ``offload`` says where the handler runs: ``process`` (a :class:`WorkerPool` with a
+    per-item time limit; needs ``factory``), ``thread`` (off the loop, GIL permitting), or
+    ``inline``.  A stateful handler's changelog is replayed before the first batch and
+    tailed while running; ``/readyz`` says so.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        settings: Settings,
+        *,
+        input_topic: str,
+        offload: Offload = "thread",
+        factory: Callable[[], Handler] | None = None,
+        group_id: str | None = None,
+    ) -> None:
+        self.handler, self.settings, self.offload = handler, settings, offload
+        self.stage = handler.stage
+        k = settings.kafka
+        self.input_topic = input_topic
+        self.group_id = group_id or f"{k.topic_prefix}newsingest-{self.stage}"
+        self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._pool = (
+            WorkerPool(
+                factory or type(handler),
+                workers=settings.stage.workers,
+                item_timeout_s=settings.stage.item_timeout_s,
+                max_mem_mb=settings.stage.worker_max_rss_mb * 3,
+            )
+            if offload == "process"
+            else None
+        )
+        self._state_lock = asyncio.Lock()
+        self._producer_lock = asyncio.Lock()
+        self._caught_up = not isinstance(handler, StatefulHandler)
+        self._started = False
+        self.health: HealthServer | None = None
+        self.processed = 0
+
+    # ---------------------------------------------------------------- readiness
+    def ready(self) -> tuple[bool, str]:
+        """Connected, assigned (at least once) and, for stateful stages, caught up."""
+        if not self._started:
+            return False, "starting"
+        if not self._caught_up:
+            return False, "restoring state from changelog"
+        return True, f"{len(self._producers)} partitions assigned"
+
+    # ---------------------------------------------------------------- producers
+    def _txn_id(self, tp: TopicPartition) -> str:
+        return f"{self.group_id}-{tp.topic}-{tp.partition}"
+
+    async def _add_producers(self, tps: list[TopicPartition]) -> None:
+        for tp in tps:
+            await self._producer_for(tp)
+        log.info("partitions assigned", extra={"stage": self.stage, "partitions": sorted(p.partition for p in tps)})
+
+    async def _producer_for(self, tp: TopicPartition) -> AIOKafkaProducer:
+        """This partition's transactional producer, started once even when asked twice at once."""
+        async with self._producer_lock:
+            producer = self._producers.get(tp)
+            if producer is None:
+                producer = self._producers[tp] = await self._new_producer(tp)
+            return producer
+
+    async def _new_producer(self, tp: TopicPartition) -> AIOKafkaProducer:
+        producer = make_producer(self.settings.kafka, transactional_id=self._txn_id(tp))
+        await asyncio.wait_for(producer.start(), self.settings.kafka.request_timeout_s * 2)
+        return producer
+
+    async def _drop_producers(self, tps: list[TopicPartition]) -> None:
+        for tp in tps:
+            producer = self._producers.pop(tp, None)
+            if producer is not None:
+                await _stop_quietly(producer)
+
+    # ---------------------------------------------------------------- state
+    async def _restore(self) -> None:
+        """Replay the changelog up to its end, then keep tailing it in the background."""
+        assert isinstance(self.handler, StatefulHandler)
+        k = self.settings.kafka
+        consumer = make_consumer(k, group_id=None)
+        await asyncio.wait_for(consumer.start(), k.request_timeout_s * 2)
+        real = topic_name(k, self.handler.state_topic)
+        parts = consumer.partitions_for_topic(real) or set()
+        tps = [TopicPartition(real, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await asyncio.wait_for(consumer.end_offsets(tps), k.request_timeout_s)
+        restored = 0
+        started = time.monotonic()
+        while any(await consumer.position(tp) < end[tp] for tp in tps):
+            restored += await self._apply_changelog(await consumer.getmany(timeout_ms=500, max_records=5000))
+        self._caught_up = True
+        log.info(
+            "state restored",
+            extra={"stage": self.stage, "records": restored, "seconds": round(time.monotonic() - started, 2)},
+        )
+        self._tail_task = asyncio.create_task(self._tail(consumer), name=f"{self.stage}-changelog-tail")
+
+    async def _apply_changelog(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> int:
+        assert isinstance(self.handler, StatefulHandler)
+        n = 0
+        async with self._state_lock:
+            for records in batch.values():
+                for rec in records:
+                    value = None if rec.value is None else decode_json(rec.value)
+                    self.handler.restore(rec.key or b"", value)
+                    n += 1
+        return n
+
+    async def _tail(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            while True:
+                await self._apply_changelog(await consumer.getmany(timeout_ms=1000, max_records=5000))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("changelog tail failed", extra={"stage": self.stage})
+            raise
+        finally:
+            await _stop_quietly(consumer)
+
+    # ---------------------------------------------------------------- handling
+    async def _handle_one(self, rec: ConsumerRecord) -> list[EncodedOut]:
+        if self._pool is not None:
+            return await self._pool.handle(rec.value)
+        if self.offload == "thread":
+            async with self._state_lock:
+                return await asyncio.to_thread(run_handler, self.handler, rec.value)
+        async with self._state_lock:
+            return run_handler(self.handler, rec.value)
+
+    def _dead_letter(self, rec: ConsumerRecord, exc: BaseException) -> EncodedOut:
+        error_class = type(exc).__name__
+        reason = exc.reason if isinstance(exc, NewsIngestError) else f"{error_class}: {exc}"
+        value = {
+            "schema_version": 1,
+            "stage": self.stage,
+            "error_class": error_class,
+            "reason": reason[:2000],
+            "source": {
+                "topic": logical_name(self.settings.kafka, rec.topic),
+                "partition": rec.partition,
+                "offset": rec.offset,
+                "key_b64": base64.b64encode(rec.key).decode() if rec.key is not None else None,
+            },
+            "original_b64": base64.b64encode(rec.value or b"").decode(),
+            "original_headers": headers_dict(rec.headers),
+            "item_id": rec.key.decode("utf-8", "replace") if rec.key else None,
+            "failed_at": _now_iso(),
+        }
+        metrics.DEAD_LETTERS.labels(self.stage, error_class).inc()
+        return ("news.deadletter", rec.key, encode_json(value))
+
+    async def _handle_partition(self, records: Sequence[ConsumerRecord]) -> list[tuple[ConsumerRecord, EncodedOut]]:
+        async def one(rec: ConsumerRecord) -> list[tuple[ConsumerRecord, EncodedOut]]:
+            with bind(
+                topic=rec.topic,
+                partition=rec.partition,
+                offset=rec.offset,
+                item_id=(rec.key or b"").decode("utf-8", "replace"),
+            ):
+                started = time.perf_counter()
+                try:
+                    outs = await self._handle_one(rec)
+                    outcome = "ok" if outs else "dropped"
+                except NewsIngestError as exc:
+                    if exc.retriable:
+                        raise
+                    log.warning(
+                        "dead-lettered",
+                        extra={"stage": self.stage, "error_class": type(exc).__name__, "reason": exc.reason},
+                    )
+                    outs, outcome = [self._dead_letter(rec, exc)], "dead_letter"
+                except Exception as exc:  # a handler bug must not stop the stream; the record is kept with its reason
+                    log.exception("handler error, dead-lettered", extra={"stage": self.stage})
+                    outs, outcome = [self._dead_letter(rec, exc)], "dead_letter"
+                metrics.PROCESSING_SECONDS.labels(self.stage).observe(time.perf_counter() - started)
+                metrics.ITEMS.labels(self.stage, outcome).inc()
+                return [(rec, o) for o in outs]
+
+        if self._pool is not None:  # items are independent: let every worker process busy
+            results = await asyncio.gather(*(one(r) for r in records))
+        else:
+            results = [await one(r) for r in records]
+        return [pair for res in results for pair in res]
+
+    async def _commit(
+        self, tp: TopicPartition, records: Sequence[ConsumerRecord], outs: list[tuple[ConsumerRecord, EncodedOut]]
+    ) -> None:
+        producer = self._producers.get(tp)
+        if producer is None:
+            # The fetcher can hand out records before the assignment callback has started
+            # this partition's producer; a partition no longer assigned is the new owner's.
+            assert self._consumer is not None
+            if tp not in self._consumer.assignment():
+                raise _Revoked(tp)
+            producer = await self._producer_for(tp)
+        k = self.settings.kafka
+        now = time.time()
+        async with producer.transaction():
+            futures = []
+            for rec, (topic, key, value) in outs:
+                headers = [
+                    ("content-type", b"application/json"),
+                    ("newsingest.stage", self.stage.encode()),
+                    ("newsingest.schema", f"{TOPICS[topic].schema or 'state'}/1".encode()),
+                    ("trace-id", dict(rec.headers or ()).get("trace-id") or rec.key or b""),
+                ]
+                futures.append(await producer.send(topic_name(k, topic), value=value, key=key, headers=headers))
+                metrics.OUTPUTS.labels(self.stage, topic).inc()
+                if value is not None and topic in ("news.syria", "news.articles", "news.clean", "news.unique"):
+                    _observe_latency(self.stage, value, now)
+            await producer.send_offsets_to_transaction({tp: records[-1].offset + 1}, self.group_id)
+        metrics.TRANSACTIONS.labels(self.stage, "committed").inc()
+
+    async def _process_batch(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        assert self._consumer is not None
+        for tp, records in batch.items():
+            if not records:
+                continue  # empty batches open no transaction
+            try:
+                outs = await self._handle_partition(records)
+                await asyncio.wait_for(self._commit(tp, records, outs), _TXN_TIMEOUT_S)
+                self.processed += len(records)
+            except _Revoked:
+                log.info(
+                    "partition revoked mid-batch; left to its new owner",
+                    extra={"stage": self.stage, "partition": tp.partition},
+                )
+            except (KafkaError, TimeoutError, NewsIngestError) as exc:
+                # Aborted (the transaction context aborts on error): re-read the batch.
+                metrics.TRANSACTIONS.labels(self.stage, "aborted").inc()
+                log.warning(
+                    "batch aborted, seeking back",
+                    extra={"stage": self.stage, "partition": tp.partition, "error": repr(exc)},
+                )
+                self._consumer.seek(tp, records[0].offset)
+                if tp in self._producers and (isinstance(exc, ProducerFenced | TimeoutError) or not _recoverable(exc)):
+                    await _stop_quietly(self._producers.pop(tp))
+                    try:
+                        await self._producer_for(tp)
+                    except (KafkaError, TimeoutError):
+                        log.warning("producer rebuild failed; will retry", extra={"stage": self.stage})
+                await asyncio.sleep(0.5)
+        metrics.BATCHES.labels(self.stage).inc()
+
+    def _update_lag(self) -> None:
+        assert self._consumer is not None
+        for tp in self._consumer.assignment():
+            hw = self._consumer.highwater(tp)
+            if hw is None:
+                continue
+            try:
+                pos = self._consumer._fetcher._subscriptions.subscription.assignment.state_value(tp).position
+            except AttributeError:
+                continue
+            if pos is not None:
+                metrics.CONSUMER_LAG.labels(
+                    self.stage, logical_name(self.settings.kafka, tp.topic), str(tp.partition)
+                ).set(max(0, hw - pos))
+
+    # ---------------------------------------------------------------- lifecycle
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set; finish or abort the open batch, then close everything."""
+        s = self.settings
+        await ensure_topics(s.kafka)
+        self.health = HealthServer(s.stage.http_host, s.stage.http_port, self.ready)
+        await self.health.start()
+        metrics.READY.labels(self.stage).set(0)
+        self._tail_task: asyncio.Task[None] | None = None
+        try:
+            if self._pool is not None:
+                await self._pool.warm_up()
+            if isinstance(self.handler, StatefulHandler):
+                await self._restore()
+            self._consumer = make_consumer(s.kafka, group_id=self.group_id, max_poll_interval_ms=600_000)
+            self._consumer.subscribe([topic_name(s.kafka, self.input_topic)], listener=_Listener(self))
+            await asyncio.wait_for(self._consumer.start(), s.kafka.request_timeout_s * 2)
+            self._started = True
+            metrics.READY.labels(self.stage).set(1)
+            log.info("stage running", extra={"stage": self.stage, "input": self.input_topic, "group": self.group_id})
+            while not stop.is_set():
+                if self._tail_task is not None and self._tail_task.done():
+                    self._tail_task.result()  # a failed changelog tail is fatal: state would go stale
+                batch = await self._consumer.getmany(
+                    timeout_ms=int(s.stage.poll_timeout_s * 1000), max_records=s.stage.batch_max
+                )
+                if batch:
+                    await self._process_batch(batch)
+                self._update_lag()
+        finally:
+            metrics.READY.labels(self.stage).set(0)
+            await self._close()
+
+    async def _close(self) -> None:
+        if self._tail_task is not None:
+            self._tail_task.cancel()
+            await asyncio.gather(self._tail_task, return_exceptions=True)
+        for tp in list(self._producers):
+            await _stop_quietly(self._producers.pop(tp))
+        if self._consumer is not None:
+            await _stop_quietly(self._consumer)
+            self._consumer = None
+        if self._pool is not None:
+            self._pool.close()
+        if self.health is not None:
+            await self.health.close()
+
+
+class _Revoked(Exception):
+    """The partition was revoked while its batch was being handled."""
+
+
+def _recoverable(exc: BaseException) -> bool:
+    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
+
+
+def _observe_latency(stage: str, value: bytes, now: float) -> None:
+    # Cheap scan for fetched_at without decoding the whole value again.
+    i = value.find(b'"fetched_at":"')
+    if i < 0:
+        return
+    raw = value[i + 14 : i + 14 + 40].split(b'"', 1)[0].decode()
+    try:
+        fetched = datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return
+    metrics.E2E_LATENCY.labels(stage).observe(max(0.0, now - fetched))
+
+
+async def _stop_quietly(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
+    try:
+        await asyncio.wait_for(client.stop(), 15)
+    except Exception:  # closing is best effort; the broker times the session out anyway
+        log.warning("client stop failed", exc_info=True)
