@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from services.demo.errors import ContentError
@@ -23,6 +24,7 @@ __all__ = [
     "Outlet",
     "article_path",
     "load_articles",
+    "load_expectations",
     "load_outlets",
     "outlet_tz",
     "parse_article",
@@ -54,6 +56,7 @@ class Outlet:
     sections: tuple[tuple[str, str], ...] = ()
     pages: tuple[tuple[str, str], ...] = ()
     feed_file: str = ""
+    footer_note: str = ""  # replaces the "everything here is invented" notice
 
     @property
     def prefix(self) -> str:
@@ -160,6 +163,20 @@ def load_articles(root: Path = CONTENT_DIR, outlets: dict[str, Outlet] | None = 
         raise ContentError("duplicate article ids in content")
     articles.sort(key=lambda a: (a.published, a.outlet, a.id))
     return articles
+
+
+def load_expectations(root: Path = CONTENT_DIR) -> dict[str, dict[str, Any]]:
+    """Labels of the demo articles, keyed ``"<outlet>/<id>"``, for end-to-end checks.
+
+    Each value has ``syria`` (bool) and optionally ``near_duplicate_of`` (another key) and
+    ``hard_negative`` (why a Syria mention must not make it a Syria story).
+    """
+    try:
+        raw = json.loads((root / "expectations.json").read_text(encoding="utf-8"))
+        labels: dict[str, dict[str, Any]] = raw["articles"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ContentError(f"bad expectations.json in {root}: {exc}") from exc
+    return labels
 
 
 def article_path(outlet: Outlet, article: Article, *, quoted: bool = False) -> str:

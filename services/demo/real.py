@@ -60,6 +60,7 @@ REAL_OUTLET = Outlet(
     article_path="saudinewsnet/{id}.html",
     pages=(("about", "عن الأرشيف"), ("privacy", "الخصوصية")),
     feed_file="feed.xml",
+    footer_note="صفحة حقيقية من مجموعة بيانات SaudiNewsNet (2015) تُعرض محلياً لأغراض الاختبار فقط.",
 )
 
 _RIYADH = timezone(timedelta(hours=3))

@@ -428,7 +428,7 @@ def build_app(
         check_real_dir(real_dir)
         loader = RealLoader(real_dir, real_limit)
     site = _Site(base_url, release, outlets, loader)
-    app = web.Application(middlewares=[_request_log, conditional_gzip_middleware])
+    app = web.Application(middlewares=[web.normalize_path_middleware(), _request_log, conditional_gzip_middleware])
     ids = "|".join(re.escape(o) for o in outlets)
     r = app.router
     r.add_get("/", site.index)

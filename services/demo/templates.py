@@ -167,6 +167,10 @@ def _share_bar(url: str, title: str, cls: str, label: str) -> str:
 </div>"""
 
 
+def _note(outlet: Outlet) -> str:
+    return outlet.footer_note or _DEMO_NOTE[outlet.language]
+
+
 def _links(items: Sequence[Link], sep: str = "\n") -> str:
     return sep.join(f'<li><a href="{escape(i.href)}">{escape(i.label)}</a></li>' for i in items)
 
@@ -200,7 +204,7 @@ def _layout_ar_daily(outlet: Outlet, crumbs: Sequence[Link], main: str, aside: s
 <div id="footer">
 <div class="pages"><h4>الصفحات</h4><ul>{_pages_block(outlet)}</ul></div>
 <div class="sections"><h4>الأقسام</h4><ul>{_links(_nav(outlet)[1:])}</ul></div>
-<p class="demo-note">{_DEMO_NOTE["ar"]}</p>
+<p class="demo-note">{escape(_note(outlet))}</p>
 <p class="copyright">جميع الحقوق محفوظة &copy; 2026 {escape(outlet.name)}</p>
 </div>
 <div id="cookie-bar">يستخدم هذا الموقع ملفات تعريف الارتباط (الكوكيز) لتحسين تجربتك.
@@ -230,7 +234,7 @@ def _layout_ofoq(outlet: Outlet, crumbs: Sequence[Link], main: str, aside: str) 
 <div class="footer-col pages"><h4>الصفحات</h4><ul>{_pages_block(outlet)}</ul></div>
 <div class="footer-col"><h4>تابعونا</h4><ul><li><a href="https://www.facebook.com/">فيسبوك</a></li>
 <li><a href="https://t.me/">تلغرام</a></li><li><a href="{outlet.feed_path}">خلاصة الأخبار</a></li></ul></div>
-<p class="demo-note">{_DEMO_NOTE["ar"]}</p>
+<p class="demo-note">{escape(_note(outlet))}</p>
 <p class="copy">&copy; 2026 {escape(outlet.name)}. جميع الحقوق محفوظة.</p>
 </footer>
 <div class="cookie-consent" role="dialog" aria-live="polite"><p>نستخدم ملفات الارتباط لتحليل الزيارات وتخصيص المحتوى.</p>
@@ -254,7 +258,7 @@ def _layout_wire(outlet: Outlet, crumbs: Sequence[Link], main: str, aside: str) 
 <div class="secondary">{aside}</div></div>
 <footer class="site-footer"><nav aria-label="Footer"><ul>{_pages_block(outlet)}
 <li><a href="{outlet.feed_path}">Feed</a></li></ul></nav>
-<p class="demo-note">{_DEMO_NOTE["en"]}</p>
+<p class="demo-note">{escape(_note(outlet))}</p>
 <p class="legal">&copy; 2026 {escape(outlet.name)}. All rights reserved.</p></footer>
 <div id="consent-banner" class="cookie-banner"><p>We use cookies to keep this site working and to measure
 audiences. See our <a href="{outlet.prefix}page/privacy.html">cookie policy</a>.</p>
@@ -321,8 +325,13 @@ def render_article(
 <div class="print"><a href="javascript:window.print()">طباعة</a> | <a href="#top">أعلى الصفحة</a></div>
 </div>"""
     elif outlet.style == "ofoq":
+        category = (
+            f'<a class="category" href="{outlet.prefix}section/{article.section}/">{e(section)}</a>'
+            if article.section in dict(outlet.sections)
+            else ""
+        )
         main = f"""<article class="post">
-<header><a class="category" href="{outlet.prefix}section/{article.section}/">{e(section)}</a>
+<header>{category}
 <h1 class="post-title">{e(article.title)}</h1>
 <div class="post-meta"><span class="by">كتب: <a rel="author" href="{outlet.prefix}">{e(article.author)}</a></span>
 <time datetime="{iso}">نُشر في: {date}</time></div></header>
@@ -385,7 +394,7 @@ def render_listing(
 
 def render_static(outlet: Outlet, *, label: str, url: str, alternates: Sequence[Alternate]) -> str:
     """A footer page (about, contact, privacy...): short boilerplate text."""
-    text = _DEMO_NOTE[outlet.language]
+    text = _note(outlet)
     return _document(
         outlet,
         title=f"{label} | {outlet.name}",

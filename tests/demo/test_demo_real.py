@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tarfile
 from collections.abc import AsyncIterator
 from html import escape
@@ -88,6 +89,8 @@ async def test_saudinewsnet_record_is_wrapped_in_a_template(site: RunningSite, c
     assert 'dir="rtl"' in html
     assert "الصفحات" in html
     assert '"@type": "NewsArticle"' in html
+    for href in re.findall(r'href="(/[^"]+)"', html):  # navigation, breadcrumbs, footer
+        assert (await client.get(site.base_url + href)).status_code == 200, href
     assert (await client.get(site.base_url + f"/real/saudinewsnet/{LIMIT}.html")).status_code == 404
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import re
+import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +20,8 @@ from services.crawler.feeds import parse_document
 from services.demo.content import article_path, load_articles, load_outlets
 from services.demo.errors import DemoError
 from services.demo.site import INITIAL_ITEMS, RELEASE, RunningSite, feed_urls, main, serve
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeClock:
@@ -242,3 +247,36 @@ async def test_port_in_use_is_a_demo_error(site: RunningSite) -> None:
 
 def test_main_rejects_a_real_dir_without_archives(tmp_path: Path) -> None:
     assert main(["--port", "0", "--real-dir", str(tmp_path)]) == 2
+
+
+async def test_site_stops_listening_when_the_block_exits(client: httpx.AsyncClient) -> None:
+    async with serve(port=0) as running:
+        assert (await client.get(running.base_url + "/")).status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        await client.get(running.base_url + "/")
+
+
+async def test_missing_trailing_slash_redirects(site: RunningSite, client: httpx.AsyncClient) -> None:
+    resp = await client.get(site.base_url + "/wire", follow_redirects=True)
+    assert resp.status_code == 200
+    assert str(resp.url) == site.base_url + "/wire/"
+
+
+async def test_command_line_serves_and_exits_cleanly_on_sigterm(client: httpx.AsyncClient) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.demo", "--port", "0", "--drip-seconds", "0",
+        cwd=REPO, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        ready = orjson.loads(line)
+        assert ready["msg"] == "demo site listening"
+        resp = await client.get(ready["base_url"] + "/feeds.json")
+        assert resp.json() == feed_urls(ready["base_url"])
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
