@@ -123,6 +123,8 @@ def _head(outlet: Outlet, title: str, canonical: str, alternates: Sequence[Alter
 <meta property="og:site_name" content="{escape(outlet.name)}">
 <meta property="og:locale" content="{"ar_AR" if outlet.language == "ar" else "en_GB"}">
 {extra}<link rel="stylesheet" href="/{outlet.id}/static/site.css">
+<script>window.dataLayer=window.dataLayer||[];dataLayer.push({{"site":"{outlet.id}","lang":"{outlet.language}"}});</script>
+<noscript><style>.cookie-consent,#cookie-bar,#consent-banner{{display:none}}</style></noscript>
 </head>"""
 
 
@@ -313,7 +315,7 @@ def render_article(
     crumbs.append(Link(article.title, url))
     date = format_date(outlet, article.published)
     iso = article.published.isoformat()
-    paragraphs = "\n".join(f"<p>{e(p)}</p>" for p in article.paragraphs)
+    paragraphs = "\n".join(f"<p>{e(p, quote=False)}</p>" for p in article.paragraphs)
     tags = ", ".join(e(t) for t in article.tags)
     if outlet.style == "ar-daily":
         main = f"""<div class="article-box">
