@@ -9,6 +9,7 @@ wild.
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,7 +23,7 @@ from services.crawler.errors import FeedParseError
 
 __all__ = ["Entry", "ParsedFeed", "discover_feeds", "parse_document"]
 
-DocKind = Literal["feed", "sitemap", "sitemapindex", "html"]
+DocKind = Literal["feed", "json", "sitemap", "sitemapindex", "html"]
 
 _FEED_TYPES = frozenset(
     {
@@ -88,6 +89,8 @@ def _iso(struct: Any) -> str | None:
 
 def _sniff(body: bytes) -> DocKind:
     head = body[:4096].replace(b"\x00", b"").lower()
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
+        return "json"
     if b"<urlset" in head:
         return "sitemap"
     if b"<sitemapindex" in head:
@@ -192,6 +195,48 @@ def _parse_feed(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     return out
 
 
+def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+    """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1); feedparser 6 does not read it."""
+    try:
+        doc = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FeedParseError(f"JSON feed is not valid JSON: {exc}"[:300]) from exc
+    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
+        raise FeedParseError("JSON document is not a JSON Feed (no jsonfeed.org version)")
+    out = ParsedFeed(kind="feed", title=_str(doc.get("title")), self_url=_str(doc.get("feed_url")))
+    for hub in doc.get("hubs") or []:
+        if isinstance(hub, dict) and str(hub.get("type", "")).lower() == "websub" and _str(hub.get("url")):
+            out.hub = _str(hub.get("url"))
+            break
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise FeedParseError("JSON Feed without an items list")
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link = _str(item.get("url")) or _str(item.get("external_url"))
+        authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+        summary = _str(item.get("summary")) or _str(item.get("content_text"))
+        out.entries.append(
+            Entry(
+                id=_str(item.get("id")) if item.get("id") is not None else None,
+                link=urljoin(url, link) if link else None,
+                title=_str(item.get("title")),
+                published=_str(item.get("date_published")) or _str(item.get("date_modified")),
+                summary=summary[:_SUMMARY_MAX] if summary else None,
+                authors=[str(a["name"]) for a in authors if isinstance(a, dict) and a.get("name")],
+            )
+        )
+    return out
+
+
+def _str(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
 def parse_document(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse one fetched document (feed, sitemap, sitemap index or HTML page).
 
@@ -206,6 +251,8 @@ def parse_document(body: bytes, url: str, content_type: str | None = None) -> Pa
     kind = _sniff(body)
     if kind in ("sitemap", "sitemapindex"):
         return _parse_sitemap(body, url, kind)
+    if kind == "json":
+        return _parse_json_feed(body, url)
     if kind == "html":
         alternates = discover_feeds(body, url)
         if not alternates:

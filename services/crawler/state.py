@@ -125,8 +125,6 @@ def schedule_success(  # noqa: PLR0917 - the call sites name the bounds
         interval = st.interval_s * 1.5
     else:
         interval = lo
-    if new_items:  # something was published since the last poll: do not drift away from it
-        interval = min(interval, st.interval_s or interval)
     st.interval_s = min(max(interval, lo), hi)
     st.error_streak = 0
     st.gone_streak = 0
