@@ -66,6 +66,9 @@ class CrawlerSettings(BaseSettings):
         (), description="CIDRs reachable even if private/loopback (tests: 127.0.0.0/8)."
     )
     allow_hosts: tuple[str, ...] = Field((), description="Host names whose resolved addresses are not filtered.")
+    only_allowed: bool = Field(
+        False, description="Refuse every address not on the allow-lists, public ones too (tests, demo, air gaps)."
+    )
     resolve: dict[str, str] = Field(
         default_factory=dict, description="Static host -> IP map used before DNS (like curl --resolve)."
     )

@@ -45,10 +45,13 @@ class AddressPolicy:
         allow_networks: Iterable[str] = (),
         allow_hosts: Iterable[str] = (),
         resolve: Mapping[str, str] | None = None,
+        *,
+        only_allowed: bool = False,
     ) -> None:
         self.allow_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks)
         self.allow_hosts = frozenset(h.lower().rstrip(".") for h in allow_hosts)
         self.resolve_map = {k.lower(): v for k, v in (resolve or {}).items()}
+        self.only_allowed = only_allowed
 
     def host_allowed(self, host: str) -> bool:
         """Whether ``host`` is on the explicit host allow-list (exact or ``*.suffix``)."""
@@ -61,6 +64,8 @@ class AddressPolicy:
         """The reason ``addr`` is refused, or ``None`` if it may be contacted."""
         if any(addr in net for net in self.allow_networks if net.version == addr.version):
             return None
+        if self.only_allowed:
+            return "not on the allow-list"
         if isinstance(addr, ipaddress.IPv6Address):
             mapped = addr.ipv4_mapped or addr.sixtofour
             if mapped is not None:
@@ -115,6 +120,9 @@ class AddressPolicy:
 async def resolve_checked(policy: AddressPolicy, host: str, port: int, family: int = socket.AF_UNSPEC) -> list[str]:
     """Resolve ``host`` and keep only addresses the policy allows; none left is an error."""
     override = policy.resolve_map.get(host.lower())
+    if override is None and policy.only_allowed and not policy.host_allowed(host):
+        # No DNS query at all for names that could never be allowed.
+        raise BlockedAddress(f"{host}: not on the allow-list")
     if override is not None:
         infos = [(socket.AF_INET6 if ":" in override else socket.AF_INET, override)]
     else:

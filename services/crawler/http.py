@@ -222,7 +222,7 @@ class HttpClient:
     def __init__(self, cfg: CrawlerSettings, *, transport: Literal["aiohttp", "httpx"] | None = None) -> None:
         self.cfg = cfg
         self.transport_name = transport or cfg.transport
-        self.policy = AddressPolicy(cfg.allow_networks, cfg.allow_hosts, cfg.resolve)
+        self.policy = AddressPolicy(cfg.allow_networks, cfg.allow_hosts, cfg.resolve, only_allowed=cfg.only_allowed)
         self._client: httpx.AsyncClient | None = None
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
