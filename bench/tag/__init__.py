@@ -1,0 +1,1 @@
+"""Tagging benchmark: place precision/recall, relevance precision/recall/F1, throughput."""

@@ -1,0 +1,204 @@
+"""Loaders for the tagging benchmark, reading ``../shared/data`` in place.
+
+Nothing here is copied into the repository: archives are read with :mod:`tarfile` and
+``lzma`` straight from the shared folder; only our own labels live in ``labels/``.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import os
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "LABELS",
+    "Doc",
+    "Span",
+    "english_dev",
+    "load_labels",
+    "ner_docs",
+    "re3d_docs",
+    "saudinewsnet",
+    "shared_data",
+]
+
+REPO = Path(__file__).resolve().parents[2]
+LABELS = Path(__file__).resolve().parent / "labels"
+
+# NewsFANE classes that are places (geo-political, natural, airports); buildings, roads and
+# (oddly) car models under "Land" are not.
+NEWSFANE_LOC = frozenset(
+    {
+        "Nation",
+        "Population-Center",
+        "State-or-Province",
+        "County-or-District",
+        "GPE-Cluster",
+        "Water-Body",
+        "Land-Region-Natural",
+        "Airport",
+    }
+)
+
+
+def shared_data() -> Path:
+    """``$NEWSINGEST_SHARED_DIR/data`` or ``<repo>/../shared/data``."""
+    return Path(os.environ.get("NEWSINGEST_SHARED_DIR", REPO.parent / "shared")).resolve() / "data"
+
+
+@dataclass(slots=True)
+class Span:
+    """A gold span in character offsets of :attr:`Doc.text`."""
+
+    start: int
+    end: int
+    label: str
+    value: str
+
+
+@dataclass(slots=True)
+class Doc:
+    """A document with gold spans."""
+
+    id: str
+    title: str | None
+    text: str
+    spans: list[Span] = field(default_factory=list)
+
+
+def _json_lines(raw: bytes) -> Iterator[dict[str, object]]:
+    for line in raw.decode("utf-8").splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+def re3d_docs() -> list[Doc]:
+    """The 98 re3d documents with their gold entity spans (offsets into ``text``)."""
+    docs: dict[str, Doc] = {}
+    spans: list[dict[str, object]] = []
+    with tarfile.open(shared_data() / "dstl-re3d-syria-iraq-entities" / "re3d.tar.xz", "r:xz") as tar:
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            f = tar.extractfile(member) if member.isfile() else None
+            if f is None:
+                continue
+            if member.name.endswith("/documents.json"):
+                for d in _json_lines(f.read()):
+                    docs[str(d["_id"])] = Doc(str(d["_id"]), str(d.get("title") or ""), str(d["text"]))
+            elif member.name.endswith("/entities.json"):
+                spans.extend(_json_lines(f.read()))
+    for s in spans:
+        doc = docs.get(str(s["documentId"]))
+        if doc is not None:
+            doc.spans.append(Span(int(s["begin"]), int(s["end"]), str(s["type"]), str(s["value"])))  # type: ignore[call-overload]
+    return list(docs.values())
+
+
+def _sentences_newsfane(raw: str) -> Iterator[list[tuple[str, str]]]:
+    sent: list[tuple[str, str]] = []
+    for line in raw.splitlines():
+        line = line.replace("\ufeff", "").strip("\r")
+        if not line.strip():
+            if sent:
+                yield sent
+            sent = []
+            continue
+        parts = line.split("\t")
+        tok, tag = parts[0].replace("\u200e", "").strip(), parts[-1].strip()
+        if tok:
+            sent.append((tok, tag))
+    if sent:
+        yield sent
+
+
+def _sentences_anercorp(raw: str) -> Iterator[list[tuple[str, str]]]:
+    sent: list[tuple[str, str]] = []
+    for line in raw.splitlines():
+        parts = line.split()
+        if not parts:
+            if sent:
+                yield sent
+            sent = []
+            continue
+        sent.append((parts[0], parts[-1]))
+    if sent:
+        yield sent
+
+
+def ner_docs(corpus: str, sentences_per_doc: int = 10) -> list[Doc]:
+    """NewsFANE or ANERcorp as pseudo-documents of ``sentences_per_doc`` sentences.
+
+    The corpora have no document boundaries; tokens are joined with spaces, sentences with
+    newlines.  Gold spans are the location classes (see :data:`NEWSFANE_LOC`; ``LOC`` for
+    ANERcorp) in character offsets of the joined text.
+    """
+    base = shared_data() / "arabic-ner-newsfane-anercorp"
+    if corpus == "newsfane":
+        raw = lzma.open(base / "NewsFANE_Gold_2014_170K.txt.xz", "rt", encoding="utf-8").read()
+        sents = list(_sentences_newsfane(raw))
+    else:
+        raw = lzma.open(base / "ANERCorp_CamelLab_test.txt.xz", "rt", encoding="utf-8").read()
+        sents = list(_sentences_anercorp(raw))
+    docs: list[Doc] = []
+    for d0 in range(0, len(sents), sentences_per_doc):
+        text_parts: list[str] = []
+        spans: list[Span] = []
+        pos = 0
+        cur: list[int] | None = None  # [start, end, label]
+        cur_label = ""
+        for sent in sents[d0 : d0 + sentences_per_doc]:
+            for tok, tag in sent:
+                start = pos
+                text_parts.append(tok)
+                pos += len(tok)
+                kind = tag[2:] if tag[:2] in ("B-", "I-") else ""
+                if tag.startswith("I-") and cur is not None and kind == cur_label:
+                    cur[1] = pos
+                else:
+                    if cur is not None:
+                        spans.append(Span(cur[0], cur[1], cur_label, ""))
+                        cur = None
+                    if tag.startswith("B-"):
+                        cur, cur_label = [start, pos], kind
+                text_parts.append(" ")
+                pos += 1
+            if cur is not None:
+                spans.append(Span(cur[0], cur[1], cur_label, ""))
+                cur = None
+            text_parts[-1] = "\n"
+        text = "".join(text_parts)
+        keep = NEWSFANE_LOC if corpus == "newsfane" else frozenset({"LOC"})
+        gold = [Span(s.start, s.end, s.label, text[s.start : s.end]) for s in spans if s.label in keep]
+        docs.append(Doc(f"{corpus}-{d0 // sentences_per_doc}", None, text, gold))
+    return docs
+
+
+def saudinewsnet() -> dict[str, dict[str, str]]:
+    """SaudiNewsNet articles by url (first occurrence wins)."""
+    arts: dict[str, dict[str, str]] = {}
+    with tarfile.open(shared_data() / "saudinewsnet" / "saudinewsnet-dev.tar.xz", "r:xz") as tar:
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            f = tar.extractfile(member) if member.isfile() and member.name.endswith(".json") else None
+            if f is None:
+                continue
+            for a in json.load(f):
+                arts.setdefault(a["url"], a)
+    return arts
+
+
+def load_labels(name: str) -> list[list[str]]:
+    """Rows of a tab-separated label file (comments skipped)."""
+    rows = []
+    for line in (LABELS / name).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            rows.append(line.split("\t"))
+    return rows
+
+
+def english_dev() -> list[dict[str, object]]:
+    """Our own short English relevance texts (written for this bench, with grades)."""
+    lines = (LABELS / "english_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
