@@ -5,9 +5,9 @@ compute fingerprints off the event loop and two instances (or a restarted one) a
 compute the same values: no ``hash()`` (salted per process), no global state but
 constants derived from a fixed seed.
 
-Normalization for the exact hash folds what outlets change when they copy a wire story
-without editing it: Arabic spelling variants (:func:`services.text.arabic.normalize_arabic`),
-Unicode compatibility forms, case, invisible marks, punctuation and whitespace.
+The exact hash is over the folded text (:mod:`.folding`): what outlets change when they
+copy a wire story without editing it (Arabic spelling variants, Unicode compatibility
+forms, case, invisible marks, punctuation and whitespace) does not change it.
 
 The near-duplicate signature is a b-bit MinHash (``N_PERM`` permutations, 16 bits kept
 per value) over word shingles of that normalized text.  Keeping 16 bits halves memory
@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
-import unicodedata
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from services.text.arabic import normalize_arabic
+from services.dedupe.folding import normalize_text, word_hashes
 
 __all__ = [
     "MIN_NEAR_TOKENS",
@@ -54,64 +51,57 @@ MIN_NEAR_TOKENS = 25
 
 Signature = npt.NDArray[np.uint16]
 
-_INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_NON_WORD = re.compile(r"[\W_]+")
-
 _rng = np.random.Generator(np.random.PCG64(20150721))
-# Odd multipliers make x -> a*x + b a bijection mod 2**64; the minimum is then taken over
-# what are effectively independent random permutations of the shingle hashes.
-_PERM_A = _rng.integers(1, 2**63, size=N_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-_PERM_B = _rng.integers(0, 2**63, size=N_PERM, dtype=np.uint64)
+# x -> a*x mod 2**32 with odd a is a bijection of the 32-bit shingle hashes; the high
+# bits of the product depend on every bit of x, so its minimum behaves as the minimum of
+# a random permutation (the bench checks the estimate against exact Jaccard).
+_PERM_A = (_rng.integers(0, 2**31, size=N_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)).astype(np.uint32)
 _SHINGLE_MUL = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 _EMPTY_SIGNATURE: Signature = np.zeros(0, dtype=np.uint16)
 
 
-def normalize_text(text: str) -> str:
-    """Fold spelling, case, punctuation and whitespace so that copies compare equal.
+def text_hash(words: npt.NDArray[np.uint64], title_words: npt.NDArray[np.uint64] | None = None) -> str:
+    """Hex blake2b-128 of a folded text's word hashes: the exact-duplicate key.
 
-    >>> normalize_text("«داعش» يُهاجم   الرقّة!") == normalize_text("داعش يهاجم الرقه")
-    True
+    Hashing the word sequence is hashing the folded text (up to 64-bit word collisions)
+    without building it as a string.
     """
-    text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE.sub("", text)
-    text = normalize_arabic(text).casefold()
-    return " ".join(_NON_WORD.sub(" ", text).split())
+    h = hashlib.blake2b(words.astype("<u8").tobytes(), digest_size=16)
+    if title_words is not None:
+        h.update(b"|title|")
+        h.update(title_words.astype("<u8").tobytes())
+    return h.hexdigest()
 
 
-def text_hash(normalized: str) -> str:
-    """Hex blake2b-128 of normalized text: the exact-duplicate key."""
-    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).hexdigest()
+def shingle_hashes(words: npt.NDArray[np.uint64], k: int = SHINGLE_WORDS) -> npt.NDArray[np.uint32]:
+    """32-bit hashes of the ``k``-word shingles of a text's word hashes (may repeat).
 
-
-def shingle_hashes(tokens: list[str], k: int = SHINGLE_WORDS) -> npt.NDArray[np.uint64]:
-    """64-bit hashes of the distinct ``k``-word shingles of ``tokens``.
-
-    Token hashes are CRC32 (stable across processes, fast in C); the ``k`` token hashes of
-    a shingle are mixed with odd constants so that word order matters.
+    A shingle is a sum of its word hashes times a different odd constant per position,
+    so word order matters.  32 bits suffice: a text has a few thousand
+    shingles at most, so collisions inside one set are negligible.
     """
-    if not tokens:
-        return np.zeros(0, dtype=np.uint64)
-    words = np.fromiter((zlib.crc32(t.encode("utf-8")) for t in tokens), dtype=np.uint64, count=len(tokens))
-    k = min(k, len(tokens))
-    n = len(tokens) - k + 1
-    acc = np.zeros(n, dtype=np.uint64)
-    for j in range(k):
-        acc ^= words[j : j + n] * _SHINGLE_MUL[j % len(_SHINGLE_MUL)]
-        acc = (acc << np.uint64(13)) | (acc >> np.uint64(51))
-    return np.unique(acc)
+    if words.size == 0:
+        return np.zeros(0, dtype=np.uint32)
+    k = min(k, int(words.size))
+    n = int(words.size) - k + 1
+    acc = words[:n] * _SHINGLE_MUL[0]
+    for j in range(1, k):
+        acc += words[j : j + n] * _SHINGLE_MUL[j % len(_SHINGLE_MUL)]
+    # Repeated shingles are kept: they do not change a minimum, and sorting costs more.
+    return (acc >> np.uint64(32)).astype(np.uint32)
 
 
-def minhash(shingles: npt.NDArray[np.uint64]) -> Signature:
-    """b-bit MinHash signature (``N_PERM`` x uint16) of a set of shingle hashes."""
+def minhash(shingles: npt.NDArray[np.uint32]) -> Signature:
+    """b-bit MinHash signature (``N_PERM`` x uint16) of a set of 32-bit shingle hashes."""
     if shingles.size == 0:
         return _EMPTY_SIGNATURE
-    mins = np.full(N_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
-    # Chunk so the (chunk, N_PERM) temporary stays cache-sized on long texts.
-    for start in range(0, shingles.size, 512):
-        block = shingles[start : start + 512, None] * _PERM_A + _PERM_B
+    mins = np.full(N_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+    # Chunk so the (chunk, N_PERM) product stays cache-sized on long texts.
+    for start in range(0, shingles.size, 1024):
+        block = shingles[start : start + 1024, None] * _PERM_A
         np.minimum(mins, block.min(axis=0), out=mins)
-    # The minimum's top bits are mostly zero; bits 24..39 are still uniformly random.
-    return ((mins >> np.uint64(24)) & np.uint64(0xFFFF)).astype(np.uint16)
+    # The low 16 bits of the minimum identify the minimising shingle (b-bit MinHash).
+    return (mins & np.uint32(0xFFFF)).astype(np.uint16)
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -152,9 +142,7 @@ def fingerprint(text: str, title: str | None = None) -> Fingerprint:
     >>> len(fp.signature), fp.n_tokens
     (128, 40)
     """
-    normalized = normalize_text(text)
-    tokens = normalized.split()
-    if len(tokens) < MIN_NEAR_TOKENS:
-        keyed = normalize_text(title or "") + "\n" + normalized
-        return Fingerprint(text_hash(keyed), len(tokens), _EMPTY_SIGNATURE)
-    return Fingerprint(text_hash(normalized), len(tokens), minhash(shingle_hashes(tokens)))
+    words = word_hashes(text)
+    if words.size < MIN_NEAR_TOKENS:
+        return Fingerprint(text_hash(words, word_hashes(title or "")), int(words.size), _EMPTY_SIGNATURE)
+    return Fingerprint(text_hash(words), int(words.size), minhash(shingle_hashes(words)))

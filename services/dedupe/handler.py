@@ -25,9 +25,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from services.dedupe.errors import InvalidArticle
 from services.dedupe.fingerprint import Fingerprint, fingerprint, similarity
-from services.dedupe.index import DedupeIndex, Entry, Match
+from services.dedupe.index import DedupeIndex, Entry, Match, band_keys
 from services.dedupe.state import decode_entry, encode_entry, hash64, state_key
 from services.dedupe.urls import canonicalize_url
 from services.runtime.handler import Out
@@ -137,8 +140,11 @@ class DedupeHandler:
         if not isinstance(text, str):
             raise InvalidArticle(f"dedupe: article {article_id} has no string 'text'")
         title = value.get("title") if isinstance(value.get("title"), str) else None
-        url = value.get("canonical_url") or value.get("url")
-        url = canonicalize_url(url) if isinstance(url, str) and url else None
+        # The clean stage already canonicalized; only a record without it needs the work.
+        url = value.get("canonical_url")
+        if not (isinstance(url, str) and url):
+            raw = value.get("url")
+            url = canonicalize_url(raw) if isinstance(raw, str) and raw else None
 
         fetched = _epoch(value.get("fetched_at"))
         self._observe(fetched)
@@ -165,10 +171,11 @@ class DedupeHandler:
         exact = self.index.find_exact(h64)
         if exact is not None:
             return [self._duplicate(value, exact, "exact", "text")]
-        near = self.index.find_near(fp.signature, self.near_threshold)
+        keys = band_keys(fp.signature) if fp.signature.size else None
+        near = self.index.find_near(fp.signature, self.near_threshold, keys)
         if near is not None:
             return [self._duplicate(value, near, "near", "minhash")]
-        return self._accept(value, article_id=article_id, url=url, fp=fp, seen_at=seen_at, revision=0)
+        return self._accept(value, article_id=article_id, url=url, fp=fp, seen_at=seen_at, revision=0, keys=keys)
 
     def _accept(
         self,
@@ -179,9 +186,10 @@ class DedupeHandler:
         fp: Fingerprint,
         seen_at: float,
         revision: int,
+        keys: npt.NDArray[np.uint64] | None = None,
     ) -> list[Out]:
         entry = Entry(article_id, url, hash64(fp.text_hash), revision, seen_at, fp.signature)
-        self.index.put(entry)
+        self.index.put(entry, keys)
         unique = {**value, "revision": revision, "text_hash": fp.text_hash}
         key = article_id.encode("utf-8")
         return [

@@ -23,30 +23,26 @@ import numpy.typing as npt
 
 from services.dedupe.fingerprint import N_PERM, Signature
 
-__all__ = ["BANDS", "ROWS", "DedupeIndex", "Entry", "Match"]
+__all__ = ["BANDS", "ROWS", "DedupeIndex", "Entry", "Match", "band_keys"]
 
 #: LSH on the first BANDS*ROWS signature values: 16 bands of 4 rows give a candidate with
 #: probability 0.5 at Jaccard 0.5 and 0.98 at 0.7, so a 0.6+ verification threshold is
 #: reached with high recall while unrelated texts (J < 0.2) almost never collide.
 BANDS = 16
-ROWS = 4
+ROWS = 4  # four uint16 values make one uint64 key
 _MERGE_AT = 65_536
 _MAX_CANDIDATES = 256
 _BAND_SALT = (np.arange(BANDS, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
 
 
-def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64 finalizer: spreads packed band values over the whole key space."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
 def band_keys(sig: Signature) -> npt.NDArray[np.uint64]:
-    """The BANDS LSH keys of one signature (band number mixed in, so bands never collide)."""
-    rows = sig[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
-    packed = (rows[:, 0] << np.uint64(48)) | (rows[:, 1] << np.uint64(32)) | (rows[:, 2] << np.uint64(16)) | rows[:, 3]
-    return _mix64(packed ^ _BAND_SALT)
+    """The BANDS LSH keys of one signature.
+
+    A band's four 16-bit values are its key as one uint64 (a free ``view``), XORed with a
+    per-band constant so equal values in different bands are different keys.  The keys
+    only live in memory (restore recomputes them), so native byte order is fine.
+    """
+    return np.ascontiguousarray(sig[: BANDS * ROWS]).view(np.uint64) ^ _BAND_SALT
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,25 +114,30 @@ class DedupeIndex:
             return None
         return Match(self._ids[slot], self._urls[slot], 1.0)
 
-    def find_near(self, sig: Signature, threshold: float, exclude: str | None = None) -> Match | None:
-        """The most similar indexed article with estimated Jaccard >= ``threshold``."""
+    def find_near(
+        self,
+        sig: Signature,
+        threshold: float,
+        keys: npt.NDArray[np.uint64] | None = None,
+    ) -> Match | None:
+        """The most similar indexed article with estimated Jaccard >= ``threshold``.
+
+        ``keys`` are ``band_keys(sig)`` when the caller already has them.
+        """
         if sig.size == 0 or self._n == 0:
             return None
-        cands = self._candidates(band_keys(sig))
+        cands = self._candidates(band_keys(sig) if keys is None else keys)
         if cands.size == 0:
             return None
         cands = cands[self._alive[cands] & self._has_sig[cands]]
         if cands.size == 0:
             return None
         sims = np.count_nonzero(self._sigs[cands] == sig, axis=1) / float(N_PERM)
-        order = np.argsort(-sims, kind="stable")
-        for i in order:
-            if sims[i] < threshold:
-                break
-            slot = int(cands[i])
-            if self._ids[slot] != exclude:
-                return Match(self._ids[slot], self._urls[slot], float(sims[i]))
-        return None
+        best = int(np.argmax(sims))  # first of the best: the lowest slot, the oldest article
+        if sims[best] < threshold:
+            return None
+        slot = int(cands[best])
+        return Match(self._ids[slot], self._urls[slot], float(sims[best]))
 
     def _candidates(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
         parts: list[npt.NDArray[np.int64]] = []
@@ -157,8 +158,11 @@ class DedupeIndex:
 
     # -- updates -------------------------------------------------------------------------
 
-    def put(self, entry: Entry) -> None:
-        """Insert ``entry`` or replace the entry with the same id (a revision)."""
+    def put(self, entry: Entry, keys: npt.NDArray[np.uint64] | None = None) -> None:
+        """Insert ``entry`` or replace the entry with the same id (a revision).
+
+        ``keys`` are ``band_keys(entry.signature)`` when the caller already has them.
+        """
         old = self._by_id.get(entry.id)
         if old is not None:
             self._drop_slot(old)
@@ -177,7 +181,7 @@ class DedupeIndex:
         # First writer keeps an exact hash: the original stays the original.
         self._by_hash.setdefault(entry.hash64, slot)
         if has_sig:
-            for k in band_keys(entry.signature).tolist():
+            for k in (band_keys(entry.signature) if keys is None else keys).tolist():
                 self._delta.setdefault(k, []).append(slot)
             self._delta_size += BANDS
             if self._delta_size >= _MERGE_AT:

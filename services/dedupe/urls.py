@@ -7,11 +7,12 @@ canonical URL still carries tracking noise.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 __all__ = ["canonicalize_url"]
 
-_PATH_SAFE = frozenset("/:@!$&'()*+,;=-._~%" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_UNSAFE_PATH = re.compile(r"[^A-Za-z0-9/:@!$&'()*+,;=\-._~%\u0080-\U0010ffff]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # Query parameters that identify a campaign or a click, never the document.
@@ -72,7 +73,8 @@ def canonicalize_url(url: str) -> str:
         netloc = f"{host}:{port}"
     # Decode so "%D8%A7" and "ا" give one form (the readable IRI form: shorter in the
     # changelog); re-encode only ASCII characters that are not allowed in a path.
-    path = "".join(c if ord(c) > 127 or c in _PATH_SAFE else quote(c) for c in unquote(parts.path)) or "/"
+    path = unquote(parts.path) if "%" in parts.path else parts.path
+    path = _UNSAFE_PATH.sub(lambda m: quote(m.group()), path) or "/"
     query_pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     query = "&".join(urlencode([(k, v)]) if v else quote(k, safe="") for k, v in sorted(query_pairs))
     return urlunsplit((scheme, netloc, path, query, ""))
