@@ -105,7 +105,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     from services.runtime.service import run_stage
 
     if a.service == "crawler":
-        from services.crawler.main import main as crawler_main
+        from services.crawler.__main__ import main as crawler_main
 
         return crawler_main()
     if a.service == "clean":
@@ -170,9 +170,49 @@ def cmd_demo_site(a: argparse.Namespace) -> int:
 
 
 def cmd_feeds(a: argparse.Namespace) -> int:
-    from services.crawler.cli import feeds_command
+    import asyncio
 
-    return int(feeds_command(a.args) or 0)
+    from services.crawler import registry
+    from services.runtime.config import get_settings
+
+    settings = get_settings()
+    if a.action == "add":
+        spec = registry.FeedSpec.from_url(a.url, id=a.id, language=a.language, name=a.name)
+        asyncio.run(registry.add_feed(settings, spec))
+        print(spec.id)
+    elif a.action == "remove":
+        asyncio.run(registry.remove_feed(settings, a.feed_id))
+    elif a.action == "import":
+        print(f"{asyncio.run(registry.import_feeds(settings, a.file))} feeds registered")
+    else:
+        rows = [f.as_row() for f in asyncio.run(registry.list_feeds(settings))]
+        if a.json:
+            for row in rows:
+                _write(row)
+        else:
+            _print_feed_table(rows)
+    return 0
+
+
+def _print_feed_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} feeds")
+    for col in ("id", "url", "lang", "enabled", "last success", "errors", "items/day", "last error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["url"],
+            r["language"] or "-",
+            "yes" if r["enabled"] and not r["disabled_reason"] else f"no ({r['disabled_reason'] or 'off'})",
+            r["last_success"] or "never",
+            str(r["error_streak"]),
+            "-" if r["items_per_day"] is None else str(r["items_per_day"]),
+            (r["last_error"] or "")[:80],
+        )
+    Console().print(table)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,8 +264,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("args", nargs=argparse.REMAINDER)
     s.set_defaults(fn=cmd_demo_site)
 
-    s = sub.add_parser("feeds", help="manage the feed registry: add|remove|list|import")
-    s.add_argument("args", nargs=argparse.REMAINDER)
+    s = sub.add_parser("feeds", help="manage the feed registry in Kafka: add|remove|list|import")
+    fs = s.add_subparsers(dest="action", required=True)
+    f = fs.add_parser("add", help="register a feed (or update it)")
+    f.add_argument("url")
+    f.add_argument("--id", default=None, help="feed id (default: hash of the canonical URL)")
+    f.add_argument("--language", default=None, help="language hint, e.g. ar or en")
+    f.add_argument("--name", default=None)
+    f = fs.add_parser("remove", help="unregister a feed")
+    f.add_argument("feed_id")
+    f = fs.add_parser("import", help="register every feed of a CSV, JSON, JSONL or URL-per-line file")
+    f.add_argument("file")
+    f = fs.add_parser("list", help="registered feeds with their health")
+    f.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     s.set_defaults(fn=cmd_feeds)
     return p
 

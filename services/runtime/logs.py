@@ -66,7 +66,9 @@ def setup_logging(level: str = "INFO", stream: Any = None) -> None:
     handler._newsingest = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
-    logging.getLogger("aiokafka").setLevel(max(root.level, logging.WARNING))
+    # Per-request lines from the clients drown the service's own; warnings still show.
+    for noisy in ("aiokafka", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 from services.errors import NewsIngestError
 from services.runtime import metrics
 from services.runtime.config import Settings
+from services.runtime.errors import BrokerUnavailable
 from services.runtime.handler import Handler, StatefulHandler
 from services.runtime.health import HealthServer
 from services.runtime.kafka import (
@@ -154,14 +155,20 @@ class StageRunner:
         consumer = make_consumer(k, group_id=None)
         await asyncio.wait_for(consumer.start(), k.request_timeout_s * 2)
         real = topic_name(k, self.handler.state_topic)
-        parts = consumer.partitions_for_topic(real) or set()
-        tps = [TopicPartition(real, p) for p in sorted(parts)]
-        consumer.assign(tps)
+        # Subscribing without a group assigns every partition once metadata has arrived.
+        consumer.subscribe([real])
+        deadline = asyncio.get_running_loop().time() + k.request_timeout_s * 2
+        while not consumer.assignment():
+            if asyncio.get_running_loop().time() > deadline:
+                await _stop_quietly(consumer)
+                raise BrokerUnavailable(f"changelog topic {real} has no partitions")
+            await consumer.getmany(timeout_ms=100)
+        tps = sorted(consumer.assignment())
         await consumer.seek_to_beginning(*tps)
         end = await asyncio.wait_for(consumer.end_offsets(tps), k.request_timeout_s)
         restored = 0
         started = time.monotonic()
-        while any(await consumer.position(tp) < end[tp] for tp in tps):
+        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
             restored += await self._apply_changelog(await consumer.getmany(timeout_ms=500, max_records=5000))
         self._caught_up = True
         log.info(

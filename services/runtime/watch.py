@@ -20,7 +20,7 @@ from services.runtime.config import get_settings
 from services.runtime.kafka import decode_json, make_consumer
 from services.runtime.errors import BadMessage
 
-__all__ = ["render_article", "watch"]
+__all__ = ["render_article", "watch", "watch_async"]
 
 _GRADE = {2: "primarily about Syria", 1: "partly about Syria", 0: "not about Syria"}
 
@@ -59,8 +59,11 @@ def render_article(a: dict[str, Any]) -> Panel:
     return Panel(body, title=a.get("url", ""), title_align="left")
 
 
-async def _watch(topic: str, limit: int, from_beginning: bool, console: Console) -> int:
+async def watch_async(bootstrap: str | None, topic: str, limit: int, from_beginning: bool, console: Console) -> int:
+    """Print articles from ``topic`` until a signal (or ``limit`` items)."""
     settings = get_settings().kafka
+    if bootstrap:
+        settings = settings.model_copy(update={"bootstrap_servers": bootstrap})
     reset = "earliest" if from_beginning else "latest"
     consumer = make_consumer(settings, topic, group_id=None, auto_offset_reset=reset)
     await asyncio.wait_for(consumer.start(), settings.request_timeout_s * 2)
@@ -87,4 +90,4 @@ async def _watch(topic: str, limit: int, from_beginning: bool, console: Console)
 
 def watch(topic: str = "news.syria", limit: int = 0, from_beginning: bool = False) -> int:
     """Print articles from ``topic`` until Ctrl-C (or ``limit`` items)."""
-    return asyncio.run(_watch(topic, limit, from_beginning, Console()))
+    return asyncio.run(watch_async(None, topic, limit, from_beginning, Console()))
