@@ -99,8 +99,8 @@ def re3d_docs() -> list[Doc]:
 
 def _sentences_newsfane(raw: str) -> Iterator[list[tuple[str, str]]]:
     sent: list[tuple[str, str]] = []
-    for line in raw.splitlines():
-        line = line.replace("\ufeff", "").strip("\r")
+    for raw_line in raw.splitlines():
+        line = raw_line.replace("\ufeff", "").strip("\r")
         if not line.strip():
             if sent:
                 yield sent
@@ -137,10 +137,12 @@ def ner_docs(corpus: str, sentences_per_doc: int = 10) -> list[Doc]:
     """
     base = shared_data() / "arabic-ner-newsfane-anercorp"
     if corpus == "newsfane":
-        raw = lzma.open(base / "NewsFANE_Gold_2014_170K.txt.xz", "rt", encoding="utf-8").read()
+        with lzma.open(base / "NewsFANE_Gold_2014_170K.txt.xz", "rt", encoding="utf-8") as f:
+            raw = f.read()
         sents = list(_sentences_newsfane(raw))
     else:
-        raw = lzma.open(base / "ANERCorp_CamelLab_test.txt.xz", "rt", encoding="utf-8").read()
+        with lzma.open(base / "ANERCorp_CamelLab_test.txt.xz", "rt", encoding="utf-8") as f:
+            raw = f.read()
         sents = list(_sentences_anercorp(raw))
     docs: list[Doc] = []
     for d0 in range(0, len(sents), sentences_per_doc):

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-_FILES = ("places.tsv", "demonyms.tsv", "actors.tsv", "topics.tsv")
+_FILES = ("places.tsv", "demonyms.tsv", "actors.tsv", "topics.tsv", "stop.tsv")
 
 _ARABIC = re.compile("[\u0600-\u06ff]")
 _SPACES = re.compile(r"\s+")
@@ -50,7 +50,7 @@ class Entry:
     """One gazetteer entity (a place, a demonym, an actor or a topic)."""
 
     id: str
-    kind: str  # "place" | "demonym" | "actor" | "topic"
+    kind: str  # "place" | "demonym" | "actor" | "topic" | "stop"
     name: str
     name_ar: str | None
     type: str
@@ -70,12 +70,32 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class AliasRef:
-    """How one folded alias points at one entry, with the checks its match must pass."""
+    """How one folded alias points at one entry, with the checks its match must pass.
+
+    ``context`` is what the match needs besides its own letters: ``""`` nothing, ``"c"``
+    other Syrian evidence in the article or a place word next to it, ``"t"`` a place word.
+    """
 
     entry: int
     raw: str
     case: int
     prefixes: frozenset[str]
+    context: str = ""
+    kind: str = ""
+    country: str | None = None
+
+
+_ALIAS_FLAGS = re.compile(r"\{([A-Za-z]*)\}$")
+
+
+def _context(flags: Iterable[str], arabic: bool) -> str:
+    """Effective context need: lower-case flags apply to every alias, upper-case to Arabic only."""
+    f = set(flags)
+    if "t" in f or (arabic and "T" in f):
+        return "t"
+    if "c" in f or (arabic and "C" in f):
+        return "c"
+    return ""
 
 
 @dataclass(slots=True)
@@ -86,15 +106,26 @@ class Gazetteer:
     aliases: dict[str, list[AliasRef]] = field(default_factory=dict)
 
     def add_alias(self, raw: str, entry: int, *, article: bool = False) -> None:
-        """Register ``raw`` (and its Arabic clitic forms) as a name of ``entries[entry]``."""
+        """Register ``raw`` (and its Arabic clitic forms) as a name of ``entries[entry]``.
+
+        A trailing ``{flags}`` on an alias adds flags for that alias only, for names that
+        are ordinary words in one spelling (الأسد "the lion") but not in another (Assad).
+        """
         raw = raw.strip()
+        extra = ""
+        if m := _ALIAS_FLAGS.search(raw):
+            extra, raw = m.group(1), raw[: m.start()].strip()
         if not raw or raw == "-":
             return
+        e = self.entries[entry]
+        flags = set(e.flags) | set(extra)
         folded = _SPACES.sub(" ", fold_for_matching(raw)[0]).strip()
         if _ARABIC.search(folded):
-            self._put(folded, AliasRef(entry, raw, CASE_ANY, PREFIXES_ARTICLE if article else PREFIXES))
+            ctx = _context(flags, arabic=True)
+            prefixes = PREFIXES_ARTICLE if article else PREFIXES
+            self._put(folded, AliasRef(entry, raw, CASE_ANY, prefixes, ctx, e.kind, e.country))
             if folded.startswith("ال") and len(folded) > 3:
-                self._put("لل" + folded[2:], AliasRef(entry, raw, CASE_ANY, PREFIXES_LL))
+                self._put("لل" + folded[2:], AliasRef(entry, raw, CASE_ANY, PREFIXES_LL, ctx, e.kind, e.country))
             return
         letters = [c for c in raw if c.isalpha()]
         if letters and all(c.isupper() for c in letters) and len(letters) <= 5:
@@ -103,7 +134,7 @@ class Gazetteer:
             case = CASE_CAPITAL  # proper names: Turkey, not turkey
         else:
             case = CASE_ANY
-        self._put(folded, AliasRef(entry, raw, case, _LATIN_ONLY))
+        self._put(folded, AliasRef(entry, raw, case, _LATIN_ONLY, _context(flags, arabic=False), e.kind, e.country))
 
     def _put(self, key: str, ref: AliasRef) -> None:
         refs = self.aliases.setdefault(key, [])
@@ -116,7 +147,7 @@ def _rows(path: Path, width: int) -> Iterable[list[str]]:
         if not line.strip() or line.startswith("#"):
             continue
         cols = line.split("\t")
-        if len(cols) < 3:
+        if len(cols) < 2:
             raise GazetteerError(f"{path.name}:{lineno}: expected tab-separated columns")
         yield (cols + [""] * width)[:width]
 
@@ -136,7 +167,7 @@ def _split(value: str) -> list[str]:
 
 
 def load_gazetteer(data_dir: Path = DATA_DIR) -> Gazetteer:
-    """Read the four data files into a :class:`Gazetteer`."""
+    """Read the data files into a :class:`Gazetteer`."""
     gaz = Gazetteer()
     for cols in _rows(data_dir / "places.tsv", 11):
         pid, ptype, name, name_ar, country, gov, wd, lat, lon, flags, aliases = cols
@@ -170,6 +201,12 @@ def load_gazetteer(data_dir: Path = DATA_DIR) -> Gazetteer:
         idx = len(gaz.entries) - 1
         for alias in (name_ar, *_split(aliases)):
             gaz.add_alias(alias, idx, article="a" in flags)
+    for cols in _rows(data_dir / "stop.tsv", 2):
+        note, aliases = cols
+        gaz.entries.append(Entry(f"stop:{note}", "stop", note, None, "stop"))
+        idx = len(gaz.entries) - 1
+        for alias in _split(aliases):
+            gaz.add_alias(alias, idx, article=True)
     return gaz
 
 

@@ -44,6 +44,9 @@ class Candidate:
     start: int  # folded offsets
     end: int
     refs: list[AliasRef]
+    # A short Arabic name with a proclitic glued to it («فاطمة» = ف + اطمة) is as often
+    # a different word: it needs the same support as a context-flagged name.
+    glued: bool = False
 
     @property
     def length(self) -> int:
@@ -85,15 +88,15 @@ class Matcher:
             if start - ws > _MAX_PREFIX:
                 continue
             prefix = folded[ws:start]
-            ok = [r for r in refs if prefix in r.prefixes and _case_ok(r, fld.original, fld, start, end)]
+            ok = [r for r in refs if prefix in r.prefixes and (r.case == 0 or _case_ok(r, fld, start, end))]
             if ok:
-                out.append(Candidate(fld, start, end, ok))
+                glued = bool(prefix) and length <= 4 and not folded.startswith("ال", start)
+                out.append(Candidate(fld, start, end, ok, glued))
         return out
 
 
-def _case_ok(ref: AliasRef, original: str, fld: FoldedField, start: int, end: int) -> bool:
-    if ref.case == 0:
-        return True
+def _case_ok(ref: AliasRef, fld: FoldedField, start: int, end: int) -> bool:
+    original = fld.original
     s, e = fld.span(start, end)
     surface = original[s:e]
     if ref.case == CASE_CAPITAL:

@@ -136,17 +136,19 @@ class Tagger:
 
     # -- step 2 ---------------------------------------------------------------------
     def _anchor(self, ref: AliasRef) -> bool:
-        e = self.entries[ref.entry]
-        if e.flags & {"c", "t", "w"}:
+        """Unambiguous Syrian evidence: supports context-flagged names elsewhere in the article."""
+        if ref.context or ref.kind == "topic":
             return False
-        if e.kind in ("place", "demonym"):
-            return e.country == "SY"
-        return e.kind == "actor" and e.scope == "S"
+        e = self.entries[ref.entry]
+        if ref.kind in ("place", "demonym"):
+            return e.country == "SY" and not e.flags & {"w", "x"}
+        return ref.kind == "actor" and e.scope == "S"
 
     def _filter_context(self, cands: list[Candidate]) -> list[Candidate]:
         anchored = any(
-            all(self._anchor(r) for r in c.refs if self.entries[r.entry].kind != "topic")
+            not c.glued
             and any(self._anchor(r) for r in c.refs)
+            and all(r.country in (None, "SY") for r in c.refs if r.kind in ("place", "demonym"))
             for c in cands
         )
         kept: list[Candidate] = []
@@ -154,8 +156,8 @@ class Tagger:
             refs = []
             trigger: bool | None = None
             for r in c.refs:
-                flags = self.entries[r.entry].flags
-                if "t" in flags or ("c" in flags and not anchored):
+                need = "c" if c.glued and not r.context else r.context
+                if need == "t" or (need == "c" and not anchored):
                     if trigger is None:
                         trigger = _has_trigger(c.field, c.start, c.end)
                     if not trigger:
@@ -167,27 +169,41 @@ class Tagger:
         return kept
 
     # -- step 4 ---------------------------------------------------------------------
-    def _country(self, c: Candidate) -> str | None:
+    @staticmethod
+    def _country(c: Candidate) -> str | None:
         """The one country a hit's places and demonyms point at, if they agree."""
-        countries = {self.entries[r.entry].country for r in c.refs}
-        countries.discard(None)
+        countries = {r.country for r in c.refs if r.country}
         return countries.pop() if len(countries) == 1 else None
 
-    def _resolve(self, chosen: list[Candidate]) -> list[tuple[Candidate, list[Entry]]]:
+    def _resolve(self, chosen: list[Candidate]) -> tuple[list[tuple[Candidate, list[Entry]]], Counter[str]]:
+        chosen = [c for c in chosen if any(r.kind != "stop" for r in c.refs)]
         doc: Counter[str] = Counter()
         for c in chosen:
             if country := self._country(c):
                 doc[country] += 1
         out: list[tuple[Candidate, list[Entry]]] = []
-        for c in chosen:
-            geo = list(dict.fromkeys(r.entry for r in c.refs if self.entries[r.entry].kind in ("place", "demonym")))
-            rest = list(
-                dict.fromkeys(r.entry for r in c.refs if self.entries[r.entry].kind not in ("place", "demonym"))
-            )
+        for i, c in enumerate(chosen):
+            geo = list(dict.fromkeys(r.entry for r in c.refs if r.kind in ("place", "demonym")))
+            rest = list(dict.fromkeys(r.entry for r in c.refs if r.kind in ("actor", "topic")))
             if len(geo) > 1:
                 geo = [self._pick(c, geo, doc, chosen)]
-            out.append((c, [self.entries[i] for i in (*geo, *rest)]))
-        return out
+            if geo and self.entries[geo[0]].country == "SY" and self._qualified_abroad(c, chosen, i):
+                geo = []
+            if geo or rest:
+                out.append((c, [self.entries[j] for j in (*geo, *rest)]))
+        return out, doc
+
+    def _qualified_abroad(self, c: Candidate, chosen: list[Candidate], i: int) -> bool:
+        """ "Damascus, Maryland": a Syrian name followed by a comma and a foreign state or country."""
+        if i + 1 >= len(chosen):
+            return False
+        nxt = chosen[i + 1]
+        if nxt.field is not c.field or c.field.folded[c.end : nxt.start].strip() != ",":
+            return False
+        return any(
+            r.kind == "place" and r.country not in (None, "SY") and self.entries[r.entry].type in ("state", "country")
+            for r in nxt.refs
+        )
 
     def _pick(self, c: Candidate, options: list[int], doc: Counter[str], chosen: list[Candidate]) -> int:
         lo, hi = c.start - _CONTEXT, c.end + _CONTEXT
@@ -204,6 +220,11 @@ class Tagger:
             return (doc[ctry] + 3.0 * local[ctry], 1 if "d" in e.flags else 0)
 
         return max(options, key=score)
+
+    def _shared_country(self, doc: Counter[str]) -> str:
+        """Country for a shared river (flag x): Syria unless the article is about a neighbour."""
+        best = max(("IQ", "TR", "LB", "JO"), key=lambda k: doc[k])
+        return best if doc[best] > doc["SY"] else "SY"
 
     # -- public ---------------------------------------------------------------------
     def tag(self, title: str | None, text: str, language: str | None = None) -> dict[str, Any]:
@@ -222,7 +243,8 @@ class Tagger:
         for f in fields:
             cands.extend(self.matcher.candidates(f))
         cands = self._filter_context(cands)
-        resolved = self._resolve(select_longest(cands))
+        resolved, doc = self._resolve(select_longest(cands))
+        shared = self._shared_country(doc)
 
         mentions: list[Mention] = []
         groups: dict[str, dict[str, Any]] = {}
@@ -230,8 +252,9 @@ class Tagger:
             s, e = c.field.span(c.start, c.end)
             ev = {"field": c.field.name, "start": s, "end": e, "text": c.field.original[s:e]}
             for ent in entries:
+                country = shared if "x" in ent.flags else ent.country
                 mentions.append(
-                    Mention(c.field.name, s, e, ent.kind, ent.id, ent.country, ent.type, ent.scope, "w" in ent.flags)
+                    Mention(c.field.name, s, e, ent.kind, ent.id, country, ent.type, ent.scope, "w" in ent.flags)
                 )
                 if ent.kind == "demonym":
                     continue
@@ -247,9 +270,10 @@ class Tagger:
             item: Entry = g["entry"]
             base = {"name": item.name, "name_ar": item.name_ar}
             if item.kind == "place":
+                country = shared if "x" in item.flags else item.country
                 places.append(
-                    {**base, "wikidata": item.wikidata, "type": item.type, "country": item.country,
-                     "syrian": item.syrian, "governorate": item.governorate, "lat": item.lat, "lon": item.lon,
+                    {**base, "wikidata": item.wikidata, "type": item.type, "country": country,
+                     "syrian": country == "SY", "governorate": item.governorate, "lat": item.lat, "lon": item.lon,
                      "evidence": g["evidence"], "count": g["count"]}
                 )  # fmt: skip
             elif item.kind == "actor":

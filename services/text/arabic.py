@@ -8,6 +8,7 @@ Folding them lets exact hashes and gazetteer lookups see one form.
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 
 __all__ = ["fold_for_matching", "normalize_arabic", "to_original"]
@@ -52,42 +53,39 @@ _DELETE = re.compile(
 )
 
 # Everything else is folded one character to one character, so most offsets survive as is.
-_MATCH_FOLD: dict[int, int | str | None] = {
-    **_FOLD,
+# str.translate with a dict is slow on non-ASCII text, so the common folds are chained
+# str.replace/regex calls (C loops) and the rare ones go through one regex with a lookup.
+_ARABIC_FOLDS = (("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ة", "ه"), ("ى", "ي"), ("ؤ", "و"), ("ئ", "ي"))
+# Hyphens, dashes and apostrophes separate the parts of transliterated names
+# (ar-Raqqa, Ma'arrat): fold them to a space so "ar raqqa" and "ar-raqqa" meet.
+_SEPARATORS = re.compile("[-\u2010-\u2015_'\u2018\u2019`\u02bc\u02bb\u02bf\u02be\u00b4\u00a0\t\r\n]")
+_RARE_MAP: dict[str, str] = {
     # Latin letters with diacritics seen in transliterations (Ḥamā, Deir ez-Zōr, Şanlıurfa).
-    **{ord(c): "a" for c in "āáàâäãåą"},
-    **{ord(c): "e" for c in "ēéèêëę"},
-    **{ord(c): "i" for c in "īíìîïı"},
-    **{ord(c): "o" for c in "ōóòôöõø"},
-    **{ord(c): "u" for c in "ūúùûü"},
-    **{ord(c): "c" for c in "çć"},
-    **{ord(c): "s" for c in "şșṣšś"},
-    **{ord(c): "h" for c in "ḥḫ"},
-    **{ord(c): "t" for c in "ṭț"},
-    **{ord(c): "z" for c in "ẓž"},
-    **{ord(c): "d" for c in "ḍ"},
-    **{ord(c): "g" for c in "ğ"},
-    **{ord(c): "n" for c in "ñ"},
-    ord("İ"): "i",
-    # Hyphens, dashes and apostrophes separate the parts of transliterated names
-    # (ar-Raqqa, Ma'arrat): fold them to a space so "ar raqqa" and "ar-raqqa" meet.
-    **{ord(c): " " for c in "-‐‑‒–—_'’‘`ʼʻʿʾ´\u00a0\t\r\n"},
-    **{ord(c): '"' for c in "«»“”"},
+    **dict.fromkeys("āáàâäãåą", "a"),
+    **dict.fromkeys("ēéèêëę", "e"),
+    **dict.fromkeys("īíìîïıİ", "i"),
+    **dict.fromkeys("ōóòôöõø", "o"),
+    **dict.fromkeys("ūúùûü", "u"),
+    **dict.fromkeys("çć", "c"),
+    **dict.fromkeys("şșṣšś", "s"),
+    **dict.fromkeys("ḥḫ", "h"),
+    **dict.fromkeys("ṭț", "t"),
+    **dict.fromkeys("ẓž", "z"),
+    "ḍ": "d",
+    "ğ": "g",
+    "ñ": "n",
+    **{chr(k): v for k, v in _FOLD.items() if isinstance(v, str) and chr(k) not in "أإآٱةىؤئ"},
 }
-for _m in range(0x0610, 0x061B):
-    _MATCH_FOLD[_m] = None
-for _m in [
-    *range(0x064B, 0x0660),
-    0x0670,
-    *range(0x06D6, 0x06EE),
-    0x0640,
-    *range(0x200B, 0x2010),
-    *range(0x202A, 0x202F),
-    *range(0x2066, 0x206A),
-    0xFEFF,
-    0x00AD,
-]:
-    _MATCH_FOLD[_m] = None
+# Arabic presentation forms (older sites and PDFs emit them): their one-letter NFKC form.
+for _cp in [*range(0xFB50, 0xFE00), *range(0xFE70, 0xFEFD)]:
+    _nf = unicodedata.normalize("NFKC", chr(_cp))
+    if len(_nf) == 1 and _nf != chr(_cp):
+        _RARE_MAP[chr(_cp)] = _nf.translate(_FOLD)
+_RARE = re.compile("[" + "".join(sorted(_RARE_MAP)) + "]")
+
+
+def _rare(m: re.Match[str]) -> str:
+    return _RARE_MAP[m.group()]
 
 
 def fold_for_matching(text: str) -> tuple[str, list[int]]:
@@ -105,14 +103,20 @@ def fold_for_matching(text: str) -> tuple[str, list[int]]:
     >>> to_original(keys, 6, end=True)
     9
     """
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few letters lower-case to two characters (İ)
-        lowered = "".join(c if len(lc := c.lower()) != 1 else lc for c in text)
+    folded = text.lower()
+    if len(folded) != len(text):  # a few letters lower-case to two characters (İ)
+        folded = "".join(c if len(lc := c.lower()) != 1 else lc for c in text)
+    folded = _SEPARATORS.sub(" ", folded)
+    for a, b in _ARABIC_FOLDS:
+        folded = folded.replace(a, b)
+    if _RARE.search(folded):
+        folded = _RARE.sub(_rare, folded)
     keys: list[int] = []
-    if _DELETE.search(text):
+    if _DELETE.search(folded):
         # key = the folded index the deleted character sits before.
-        keys = [m.start() - i for i, m in enumerate(_DELETE.finditer(text))]
-    return lowered.translate(_MATCH_FOLD), keys
+        keys = [m.start() - i for i, m in enumerate(_DELETE.finditer(folded))]
+        folded = _DELETE.sub("", folded)
+    return folded, keys
 
 
 def to_original(keys: list[int], index: int, *, end: bool = False) -> int:
