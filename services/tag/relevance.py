@@ -14,6 +14,7 @@ The grade is computed from the tagger's mentions, not from a second pass over th
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -21,11 +22,16 @@ from dataclasses import dataclass
 __all__ = ["Mention", "Relevance", "grade"]
 
 # Separators that make two adjacent country names a list: commas, و, and/or, slashes.
-_LIST_GAP = re.compile(r"^[\s,،;/&]*(?:(?:and|or|as well as|و|أو|او)\s*)?[\s,،;/&]*$", re.IGNORECASE)
+_LIST_GAP = re.compile(
+    r"^[\s,،;/&]*(?:(?:and|or|to|as well as|then|و|ف|أو|او|ثم|إلى|الى|حتى)\s*)?(?:(?:in|في|من)\s*)?[\s,،;/&]*$",
+    re.IGNORECASE,
+)
+_RESTATE_GAP = re.compile(r"^\s*(?:,|،|in|في|ب|\(|-)?\s*$", re.IGNORECASE)
 _SPECIFIC_TOPICS = frozenset(
     {"de-escalation-zones", "astana-talks", "geneva-talks", "sochi-talks", "turkish-operations", "raqqa-offensive"}
 )
 _LEAD_CHARS = 400
+_PASSAGE_CHARS = 400
 
 
 @dataclass(slots=True)
@@ -90,18 +96,28 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
         (m for m in mentions if m.kind in ("place", "demonym")), key=lambda m: (m.field != "title", m.start)
     )
     in_list = {id(m) for i, m in enumerate(places) if m.type == "country" and _is_list_member(i, places, texts)}
+    # "Manbij in Syria", "Raqqa, Syria": the country restates the place, it is not a second mention.
+    restated = {
+        id(m)
+        for prev, m in itertools.pairwise(places)
+        if m.type == "country"
+        and m.country == "SY"
+        and prev.country == "SY"
+        and prev.field == m.field
+        and _RESTATE_GAP.match(texts[m.field][prev.end : m.start])
+    }
 
     syria = 0.0
-    syria_strong = 0  # Syrian mentions outside country lists
-    lead_hit = False
-    title_hit = False
+    strong: list[Mention] = []  # Syrian mentions outside country lists
     other: dict[str, float] = {}
     for m in mentions:
         if m.kind in ("place", "demonym"):
             if m.country == "SY":
+                if id(m) in restated:
+                    continue
                 w = _weight(m) * (0.25 if id(m) in in_list else 1.0)
                 if id(m) not in in_list and not m.weak:
-                    syria_strong += 1
+                    strong.append(m)
             elif m.country:
                 w = _weight(m) * (0.5 if id(m) in in_list else 1.0) * _position(m)
                 other[m.country] = other.get(m.country, 0.0) + w
@@ -110,28 +126,41 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
                 continue
         elif m.kind == "actor" and m.scope == "S":
             w = 1.0
-            syria_strong += 1
+            strong.append(m)
         else:
             continue
-        title_hit = title_hit or m.field == "title"
-        lead_hit = lead_hit or (m.field == "text" and m.start < _LEAD_CHARS)
         syria += w * _position(m)
-    if syria_strong:
-        # Groups and topics that are Syrian only when the article is otherwise Syrian.
+    if strong:
+        # Groups and topics that are Syrian only when the article is otherwise Syrian:
+        # they add to the score, capped, but never make a passage on their own.
+        aux = 0.0
         for m in mentions:
-            if (m.kind == "actor" and m.scope == "J") or (m.kind == "topic" and m.entry_id in _SPECIFIC_TOPICS):
-                syria += 0.4 * (2.0 if m.field == "title" else 1.0)
+            if m.kind == "actor" and m.scope == "J":
+                aux += 0.3 * (2.0 if m.field == "title" else 1.0)
+            elif m.kind == "topic" and m.entry_id in _SPECIFIC_TOPICS:
+                aux += 0.5 * (2.0 if m.field == "title" else 1.0)
+                strong.append(m)
+        syria += min(aux, 2.0)
 
+    n_strong = len(strong)
+    title_hit = any(m.field == "title" for m in strong)
+    lead_hit = any(m.field == "text" and m.start < _LEAD_CHARS for m in strong)
     top_other = max(other.values(), default=0.0)
     share = syria / (syria + top_other) if syria else 0.0
     length_k = max(1.0, (len(title) + len(text)) / 1000.0)
     density = syria / length_k
 
-    if syria_strong >= 2 and share >= 0.5 and (title_hit or (lead_hit and density >= 1.5) or density >= 3.0):
+    if n_strong >= 2 and share >= 0.5 and (title_hit or (lead_hit and density >= 1.5) or density >= 3.0):
         g = 2
-    elif (syria_strong >= 2 and syria >= 2.0) or (syria_strong >= 1 and title_hit):
+    elif (n_strong >= 1 and title_hit) or n_strong >= 3 or _has_passage(strong):
         g = 1
     else:
         g = 0
     score = round((1.0 - math.exp(-syria / 4.0)) * (0.5 + 0.5 * share), 4)
     return Relevance(g, score, round(syria, 3), round(top_other, 3))
+
+
+def _has_passage(strong: list[Mention]) -> bool:
+    """Two Syrian mentions close together: a passage about Syria, not a passing word."""
+    starts = sorted(m.start for m in strong if m.field == "text")
+    return any(b - a <= _PASSAGE_CHARS for a, b in itertools.pairwise(starts))
