@@ -31,7 +31,9 @@ class CrawlerSettings(BaseSettings):
         description="User-Agent sent with every request; must carry a contact URL.",
     )
     robots_agent: str = Field("newsingest-crawler", description="Product token matched against robots.txt groups.")
-    transport: Literal["aiohttp", "httpx"] = Field("aiohttp", description="HTTP transport under the httpx API.")
+    transport: Literal["aiohttp", "httpx", "aiohttp-raw"] = Field(
+        "aiohttp", description="httpx API over aiohttp or over its own transport, or aiohttp's client API directly."
+    )
 
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 10.0
@@ -73,6 +75,9 @@ class CrawlerSettings(BaseSettings):
         default_factory=dict, description="Static host -> IP map used before DNS (like curl --resolve)."
     )
 
+    compression: Literal["gzip", "none"] = Field(
+        "gzip", description="Producer compression; 'none' saves CPU on small machines at the cost of disk."
+    )
     commit_interval_s: float = Field(0.1, description="How long outputs wait to be committed in one transaction.")
     parse_workers: int = Field(0, description="Processes parsing feeds (0: parse on the event loop thread).")
     metrics_port: int | None = Field(None, description="Port of /metrics (None: not served by the crawler).")

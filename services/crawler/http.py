@@ -1,8 +1,9 @@
-"""The one module that speaks HTTP (nothing else in the project imports httpx).
+"""The one module that speaks HTTP (nothing else in the project imports httpx or aiohttp's client).
 
 :class:`HttpClient` is the httpx API over a chosen transport (aiohttp by default,
-measured several times faster here; plain httpx as the alternative), with the limits
-a crawler of untrusted sites needs:
+measured several times faster here; plain httpx as the alternative), or aiohttp's own
+client API ("aiohttp-raw", the cheapest per request; bench/crawl prints all three), with
+the limits a crawler of untrusted sites needs:
 
 - the SSRF guard at connect time (a filtering resolver) and on every redirect hop,
   which this module follows itself;
@@ -17,9 +18,11 @@ The body is returned exactly as received after content decoding, never charset-d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import time
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -47,6 +50,7 @@ from services.errors import NewsIngestError
 __all__ = ["FetchKind", "FetchResult", "HttpClient", "parse_content_type", "parse_retry_after"]
 
 FetchKind = Literal["page", "feed", "robots"]
+Transport = Literal["aiohttp", "httpx", "aiohttp-raw"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml"})
@@ -87,6 +91,13 @@ class FetchResult:
     def not_modified(self) -> bool:
         """A 304 to a conditional GET."""
         return self.status == 304
+
+
+@dataclass(slots=True)
+class _Response:
+    status: int
+    headers: dict[str, str]  # names lower-cased
+    chunks: AsyncIterator[bytes]  # body as sent (before content decoding)
 
 
 def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
@@ -219,12 +230,14 @@ class HttpClient:
     ...     result = await http.get("http://127.0.0.1:8080/feed.xml", kind="feed")
     """
 
-    def __init__(self, cfg: CrawlerSettings, *, transport: Literal["aiohttp", "httpx"] | None = None) -> None:
+    def __init__(self, cfg: CrawlerSettings, *, transport: Transport | None = None) -> None:
         self.cfg = cfg
         self.transport_name = transport or cfg.transport
         self.policy = AddressPolicy(cfg.allow_networks, cfg.allow_hosts, cfg.resolve, only_allowed=cfg.only_allowed)
         self._client: httpx.AsyncClient | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._raw: aiohttp.ClientSession | None = None  # set for the "aiohttp-raw" transport
+        self._base_headers = {"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"}
         self._closed = False
         self._timeout = httpx.Timeout(
             connect=cfg.connect_timeout_s, read=cfg.read_timeout_s, write=cfg.read_timeout_s, pool=cfg.total_timeout_s
@@ -246,7 +259,7 @@ class HttpClient:
         cfg = self.cfg
         limits = httpx.Limits(max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections)
         transport: httpx.AsyncBaseTransport
-        if self.transport_name == "aiohttp":
+        if self.transport_name in ("aiohttp", "aiohttp-raw"):
             connector = aiohttp.TCPConnector(
                 resolver=GuardedResolver(self.policy),
                 limit=cfg.max_connections,
@@ -257,6 +270,8 @@ class HttpClient:
                 connector=connector, trust_env=False, auto_decompress=False, skip_auto_headers=("User-Agent",)
             )
             transport = AiohttpTransport(client=self._session, limits=limits)
+            if self.transport_name == "aiohttp-raw":
+                self._raw = self._session
         else:
             transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
             transport._pool = httpcore.AsyncConnectionPool(
@@ -270,7 +285,7 @@ class HttpClient:
             follow_redirects=False,
             trust_env=False,
             timeout=self._timeout,
-            headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"},
+            headers=self._base_headers,
         )
 
     async def close(self) -> None:
@@ -279,6 +294,7 @@ class HttpClient:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+        self._raw = None
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
@@ -313,8 +329,8 @@ class HttpClient:
         while True:
             self.policy.check_url(current)
             try:
-                async with self._client.stream("GET", current, headers=req_headers) as resp:
-                    status = resp.status_code
+                async with self._stream(current, req_headers) as resp:
+                    status = resp.status
                     if status in _REDIRECTS and "location" in resp.headers:
                         target = urljoin(current, resp.headers["location"].strip())
                         redirects.append(target)
@@ -328,7 +344,7 @@ class HttpClient:
                     return await self._finish(url, current, resp, kind, started, redirects)
             except NewsIngestError:
                 raise
-            except httpx.TimeoutException as exc:
+            except (httpx.TimeoutException, aiohttp.ServerTimeoutError) as exc:
                 raise FetchTimeout(f"{current}: {type(exc).__name__}") from exc
             except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
                 blocked = _find_cause(exc, BlockedAddress)
@@ -336,11 +352,29 @@ class HttpClient:
                     raise blocked from exc
                 raise FetchNetworkError(f"{current}: {type(exc).__name__}: {exc}") from exc
 
+    @contextlib.asynccontextmanager
+    async def _stream(self, url: str, headers: dict[str, str]) -> AsyncIterator[_Response]:
+        """One GET without redirects, through the httpx API or straight on aiohttp."""
+        if self._raw is not None:
+            timeout = aiohttp.ClientTimeout(sock_connect=self.cfg.connect_timeout_s, sock_read=self.cfg.read_timeout_s)
+            async with self._raw.get(
+                url, headers={**self._base_headers, **headers}, allow_redirects=False, timeout=timeout
+            ) as r:
+                merged: dict[str, str] = {}
+                for k, v in r.headers.items():
+                    low = k.lower()
+                    merged[low] = f"{merged[low]}, {v}" if low in merged else v
+                yield _Response(r.status, merged, r.content.iter_chunked(64 * 1024))
+            return
+        assert self._client is not None
+        async with self._client.stream("GET", url, headers=headers) as resp:
+            yield _Response(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.aiter_raw())
+
     async def _finish(  # noqa: PLR0917
-        self, url: str, final: str, resp: httpx.Response, kind: FetchKind, started: float, redirects: list[str]
+        self, url: str, final: str, resp: _Response, kind: FetchKind, started: float, redirects: list[str]
     ) -> FetchResult:
-        status = resp.status_code
-        headers = {k.lower(): v for k, v in resp.headers.items()}
+        status = resp.status
+        headers = resp.headers
         if status == 429 or status >= 500 or status == 408:
             raise ServerBusy(
                 f"{final}: HTTP {status}", status=status, retry_after_s=parse_retry_after(headers.get("retry-after"))
@@ -356,7 +390,7 @@ class HttpClient:
                 raise FetchTooLarge(f"{final}: Content-Length {declared} exceeds {self.cfg.max_bytes}")
             decoder = _Decoder(headers.get("content-encoding", ""), self.cfg.max_decompressed_bytes)
             read = 0
-            async for chunk in resp.aiter_raw():
+            async for chunk in resp.chunks:
                 read += len(chunk)
                 if read > self.cfg.max_bytes:
                     raise FetchTooLarge(f"{final}: body exceeds {self.cfg.max_bytes} bytes")

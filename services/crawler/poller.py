@@ -161,6 +161,9 @@ class FeedPoller:
         await fut
 
     async def _poll(self, spec: FeedSpec, st: FeedState, lo: float, hi: float) -> asyncio.Future[None]:
+        # Intervals count from the poll's start: a poll that spends a while fetching pages
+        # must not push the next one back by that long (entries would fall off the feed).
+        started = self.clock()
         probe = self.cfg.probe_every > 0 and st.polls % self.cfg.probe_every == self.cfg.probe_every - 1
         sent = {} if probe else st.conditional_headers()
         try:
@@ -172,7 +175,7 @@ class FeedPoller:
         FETCHES.labels("feed", str(res.status)).inc()
         st.last_status = res.status
         if res.not_modified:
-            schedule_success(st, 0, self.cfg, lo, hi, now=self.clock())
+            schedule_success(st, 0, self.cfg, lo, hi, now=started)
             POLLS.labels("not_modified").inc()
             return self._put([], st)
 
@@ -186,7 +189,7 @@ class FeedPoller:
                 st.validator_churn += 1  # new validators, same content: the hash saves the parse
         if body_hash == st.body_hash:
             st.etag, st.last_modified = etag, modified
-            schedule_success(st, 0, self.cfg, lo, hi, now=self.clock())
+            schedule_success(st, 0, self.cfg, lo, hi, now=started)
             POLLS.labels("unchanged").inc()
             return self._put([], st)
 
@@ -214,7 +217,7 @@ class FeedPoller:
             st.etag, st.last_modified, st.body_hash = etag, modified, body_hash
         else:
             st.etag = st.last_modified = st.body_hash = None
-        schedule_success(st, published, self.cfg, lo, hi, now=self.clock())
+        schedule_success(st, published, self.cfg, lo, hi, now=started)
         if parsed.warning:
             st.last_error = f"ill-formed feed (used anyway): {parsed.warning}"
         POLLS.labels("ok").inc()

@@ -20,7 +20,7 @@ from services.crawler.errors import (
 from services.crawler.http import HttpClient, parse_content_type, parse_retry_after
 from tests.crawler.conftest import Site, crawler_cfg
 
-TRANSPORTS = ["aiohttp", "httpx"]
+TRANSPORTS = ["aiohttp", "httpx", "aiohttp-raw"]
 
 
 @pytest.fixture(params=TRANSPORTS)
