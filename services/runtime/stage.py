@@ -142,6 +142,9 @@ class StageRunner:
         return producer
 
     async def _drop_producers(self, tps: list[TopicPartition]) -> None:
+        metrics.forget_partitions(
+            self.stage, [(logical_name(self.settings.kafka, tp.topic), tp.partition) for tp in tps]
+        )
         for tp in tps:
             producer = self._producers.pop(tp, None)
             if producer is not None:
@@ -256,6 +259,7 @@ class StageRunner:
                     log.exception("handler error, dead-lettered", extra={"stage": self.stage})
                     outs, outcome = [self._dead_letter(rec, exc)], "dead_letter"
                 metrics.PROCESSING_SECONDS.labels(self.stage).observe(time.perf_counter() - started)
+                metrics.observe_outputs(self.stage, outs)
                 metrics.ITEMS.labels(self.stage, outcome).inc()
                 return [(rec, o) for o in outs]
 
@@ -288,11 +292,11 @@ class StageRunner:
                     ("trace-id", dict(rec.headers or ()).get("trace-id") or rec.key or b""),
                 ]
                 futures.append(await producer.send(topic_name(k, topic), value=value, key=key, headers=headers))
-                metrics.OUTPUTS.labels(self.stage, topic).inc()
-                if value is not None and topic in ("news.syria", "news.articles", "news.clean", "news.unique"):
-                    _observe_latency(self.stage, value, now)
             await producer.send_offsets_to_transaction({tp: records[-1].offset + 1}, self.group_id)
         metrics.TRANSACTIONS.labels(self.stage, "committed").inc()
+        for _rec, (topic, _key, value) in outs:
+            metrics.OUTPUTS.labels(self.stage, topic).inc()
+            metrics.observe_latency(self.stage, topic, value, now)
 
     async def _process_batch(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         assert self._consumer is not None
@@ -394,19 +398,6 @@ class _Revoked(Exception):
 
 def _recoverable(exc: BaseException) -> bool:
     return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
-
-
-def _observe_latency(stage: str, value: bytes, now: float) -> None:
-    # Cheap scan for fetched_at without decoding the whole value again.
-    i = value.find(b'"fetched_at":"')
-    if i < 0:
-        return
-    raw = value[i + 14 : i + 14 + 40].split(b'"', 1)[0].decode()
-    try:
-        fetched = datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return
-    metrics.E2E_LATENCY.labels(stage).observe(max(0.0, now - fetched))
 
 
 async def _stop_quietly(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
