@@ -224,10 +224,7 @@ def bench_relevance(tagger: Tagger, show_errors: bool) -> list[dict[str, str]]:
 
 
 # -- throughput ----------------------------------------------------------------------------
-def bench_speed(tagger: Tagger, arts: list[dict[str, str]], n: int) -> None:
-    print("\n== Throughput (one process, one core) ==")
-    step = max(1, len(arts) // n)  # spread over all outlets and days
-    sample = [(a.get("title"), a.get("content") or "") for a in arts[::step][:n]]
+def _throughput(tagger: Tagger, label: str, sample: list[tuple[str | None, str]]) -> None:
     chars = sum(len(t or "") + len(x) for t, x in sample) / len(sample)
     # CPU time of this process: the figure per core, not disturbed by other work on the machine.
     for _ in range(2):  # the first pass warms caches
@@ -239,12 +236,29 @@ def bench_speed(tagger: Tagger, arts: list[dict[str, str]], n: int) -> None:
     for title, text in sample:
         _KEYWORD.search(f"{title or ''}\n{text}")
     db = max(time.process_time() - t0, 1e-9)
-    print(f"SaudiNewsNet articles: n={len(sample)}, mean {chars:.0f} characters (title + text)")
+    print(f"{label}: n={len(sample)}, mean {chars:.0f} characters (title + text)")
     print(
         f"   tagger   {len(sample) / dt:,.0f} articles/s per core, CPU time "
         f"({chars * len(sample) / dt / 1e6:.1f} M chars/s; wall clock {len(sample) / dw:,.0f}/s)"
     )
     print(f"   baseline {len(sample) / db:,.0f} articles/s per core (keyword regex only)")
+
+
+def bench_speed(tagger: Tagger, arts: list[dict[str, str]], n: int) -> None:
+    print("\n== Throughput (one process, one core) ==")
+    step = max(1, len(arts) // n)  # spread over all outlets and days
+    spread = [(a.get("title"), a.get("content") or "") for a in arts[::step][:n]]
+    _throughput(tagger, "SaudiNewsNet, spread sample", spread)
+    three_k = [(t, x) for t, x in ((a.get("title"), a.get("content") or "") for a in arts) if 2500 <= len(x) <= 4000]
+    _throughput(tagger, "SaudiNewsNet, 2.5-4 KB articles", three_k[:n])
+    # Dense English conflict reporting: re3d documents glued into ~3 KB articles.
+    glued, buf = [], ""
+    for d in re3d_docs() * 3:
+        buf += d.text + "\n"
+        if len(buf) >= 3000:
+            glued.append((None, buf))
+            buf = ""
+    _throughput(tagger, "English re3d text in ~3 KB articles (entity-dense)", glued)
 
 
 def main(argv: list[str] | None = None) -> int:

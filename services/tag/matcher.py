@@ -61,7 +61,12 @@ class Matcher:
         self.gazetteer = gazetteer
         self._automaton = ahocorasick.Automaton()
         for key, refs in gazetteer.aliases.items():
-            self._automaton.add_word(key, (len(key), refs))
+            # latin: 0 = Arabic script (clitics allowed), 1 = Latin, 2 = Latin and every
+            # reading is an exact-case acronym (lets "is"/"us" be rejected at once).
+            latin = 0 if any(r.prefixes != frozenset({""}) for r in refs) else 1
+            if latin and all(r.case == CASE_EXACT for r in refs):
+                latin = 2
+            self._automaton.add_word(key, (len(key), latin, refs))
         self._automaton.make_automaton()
 
     def fold(self, name: str, text: str) -> FoldedField:
@@ -74,11 +79,23 @@ class Matcher:
         folded = fld.folded
         n = len(folded)
         out: list[Candidate] = []
-        for last, (length, refs) in self._automaton.iter(folded):
+        original = fld.original
+        identity = not fld.keys  # no deleted marks: folded offsets are original offsets
+        for last, (length, latin, refs) in self._automaton.iter(folded):
             end = last + 1
             if end < n and folded[end].isalnum():
                 continue
             start = end - length
+            if latin:
+                # Latin names take no proclitics; an acronym must start upper-case.
+                if start and folded[start - 1].isalnum():
+                    continue
+                if latin == 2 and identity and not original[start].isupper():
+                    continue
+                ok = [r for r in refs if r.case == 0 or _case_ok(r, fld, start, end)]
+                if ok:
+                    out.append(Candidate(fld, start, end, ok))
+                continue
             # Walk back over letters glued to the match: they must be a proclitic.
             ws = start
             while ws > 0 and folded[ws - 1].isalnum():
@@ -88,7 +105,7 @@ class Matcher:
             if start - ws > _MAX_PREFIX:
                 continue
             prefix = folded[ws:start]
-            ok = [r for r in refs if prefix in r.prefixes and (r.case == 0 or _case_ok(r, fld, start, end))]
+            ok = [r for r in refs if prefix in r.prefixes]
             if ok:
                 glued = bool(prefix) and length <= 4 and not folded.startswith("ال", start)
                 out.append(Candidate(fld, start, end, ok, glued))
@@ -97,16 +114,16 @@ class Matcher:
 
 def _case_ok(ref: AliasRef, fld: FoldedField, start: int, end: int) -> bool:
     original = fld.original
-    s, e = fld.span(start, end)
+    s, e = (start, end) if not fld.keys else fld.span(start, end)
     surface = original[s:e]
     if ref.case == CASE_CAPITAL:
-        return any(c.isupper() for c in surface)
+        return surface != surface.lower()
     if ref.case == CASE_EXACT:
-        if [c for c in surface if c.isalpha()] != [c for c in ref.raw if c.isalpha()]:
+        if surface != ref.raw and [c for c in surface if c.isalpha()] != [c for c in ref.raw if c.isalpha()]:
             return False
         # In an all-capitals headline "IS" and "US" are ordinary words.
         window = original[max(0, s - 30) : e + 30]
-        return any(c.islower() for c in window)
+        return window != window.upper()
     return True
 
 

@@ -182,15 +182,24 @@ class Tagger:
             if country := self._country(c):
                 doc[country] += 1
         out: list[tuple[Candidate, list[Entry]]] = []
+        entries = self.entries
         for i, c in enumerate(chosen):
-            geo = list(dict.fromkeys(r.entry for r in c.refs if r.kind in ("place", "demonym")))
-            rest = list(dict.fromkeys(r.entry for r in c.refs if r.kind in ("actor", "topic")))
+            refs = c.refs
+            if len(refs) == 1:  # the common case, without the bookkeeping below
+                r = refs[0]
+                e = entries[r.entry]
+                if r.country == "SY" and r.kind in ("place", "demonym") and self._qualified_abroad(c, chosen, i):
+                    continue
+                out.append((c, [e]))
+                continue
+            geo = list(dict.fromkeys(r.entry for r in refs if r.kind in ("place", "demonym")))
+            rest = list(dict.fromkeys(r.entry for r in refs if r.kind in ("actor", "topic")))
             if len(geo) > 1:
                 geo = [self._pick(c, geo, doc, chosen)]
             if geo and self.entries[geo[0]].country == "SY" and self._qualified_abroad(c, chosen, i):
                 geo = []
             if geo or rest:
-                out.append((c, [self.entries[j] for j in (*geo, *rest)]))
+                out.append((c, [entries[j] for j in (*geo, *rest)]))
         return out, doc
 
     def _qualified_abroad(self, c: Candidate, chosen: list[Candidate], i: int) -> bool:

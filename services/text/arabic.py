@@ -46,19 +46,12 @@ def normalize_arabic(text: str) -> str:
 
 
 # --- Matching fold (offset-preserving) -------------------------------------------------
-# Characters dropped by the matching fold: Arabic marks, tatweel and invisible format marks
-# (LRM/RLM and friends appear inside words in scraped and NER-corpus text).
-_DELETE = re.compile(
-    "[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]"
-)
-
-# Everything else is folded one character to one character, so most offsets survive as is.
-# str.translate with a dict is slow on non-ASCII text, so the common folds are chained
-# str.replace/regex calls (C loops) and the rare ones go through one regex with a lookup.
+# Only Arabic marks, tatweel and invisible format marks (LRM/RLM appear inside words in
+# scraped and NER-corpus text) are deleted; everything else folds one character to one
+# character, so most offsets survive as is.  str.translate with a dict is slow on non-ASCII
+# text, so the common letter folds are chained str.replace calls (C loops) and the rest
+# goes through one regex pass with a lookup.
 _ARABIC_FOLDS = (("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ة", "ه"), ("ى", "ي"), ("ؤ", "و"), ("ئ", "ي"))
-# Hyphens, dashes and apostrophes separate the parts of transliterated names
-# (ar-Raqqa, Ma'arrat): fold them to a space so "ar raqqa" and "ar-raqqa" meet.
-_SEPARATORS = re.compile("[-\u2010-\u2015_'\u2018\u2019`\u02bc\u02bb\u02bf\u02be\u00b4\u00a0\t\r\n]")
 _RARE_MAP: dict[str, str] = {
     # Latin letters with diacritics seen in transliterations (Ḥamā, Deir ez-Zōr, Şanlıurfa).
     **dict.fromkeys("āáàâäãåą", "a"),
@@ -81,11 +74,19 @@ for _cp in [*range(0xFB50, 0xFE00), *range(0xFE70, 0xFEFD)]:
     _nf = unicodedata.normalize("NFKC", chr(_cp))
     if len(_nf) == 1 and _nf != chr(_cp):
         _RARE_MAP[chr(_cp)] = _nf.translate(_FOLD)
-_RARE = re.compile("[" + "".join(sorted(_RARE_MAP)) + "]")
-
-
-def _rare(m: re.Match[str]) -> str:
-    return _RARE_MAP[m.group()]
+# One pass handles everything that is not a plain letter fold: hyphens, dashes and
+# apostrophes become spaces (so "ar-Raqqa" meets "ar raqqa" and "Ma'arrat" splits alike),
+# rare letters their base form, marks are deleted (and their positions recorded).
+_SPECIAL_MAP: dict[str, str] = {
+    **dict.fromkeys("-\u2010\u2011\u2012\u2013\u2014\u2015_'\u2018\u2019`\u02bc\u02bb\u02bf\u02be\u00b4\u00a0\t\r\n", " "),
+    **_RARE_MAP,
+    **dict.fromkeys(
+        [chr(c) for c in (*range(0x0610, 0x061B), *range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE), 0x0640,
+                          *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF, 0x00AD)],
+        "",
+    ),
+}  # fmt: skip
+_SPECIAL = re.compile("[" + "".join(re.escape(c) for c in sorted(_SPECIAL_MAP)) + "]")
 
 
 def fold_for_matching(text: str) -> tuple[str, list[int]]:
@@ -106,17 +107,20 @@ def fold_for_matching(text: str) -> tuple[str, list[int]]:
     folded = text.lower()
     if len(folded) != len(text):  # a few letters lower-case to two characters (İ)
         folded = "".join(c if len(lc := c.lower()) != 1 else lc for c in text)
-    folded = _SEPARATORS.sub(" ", folded)
     for a, b in _ARABIC_FOLDS:
         folded = folded.replace(a, b)
-    if _RARE.search(folded):
-        folded = _RARE.sub(_rare, folded)
     keys: list[int] = []
-    if _DELETE.search(folded):
-        # key = the folded index the deleted character sits before.
-        keys = [m.start() - i for i, m in enumerate(_DELETE.finditer(folded))]
-        folded = _DELETE.sub("", folded)
-    return folded, keys
+    if not _SPECIAL.search(folded):
+        return folded, keys
+
+    def special(m: re.Match[str]) -> str:
+        out = _SPECIAL_MAP[m.group()]
+        if not out:
+            # key = the folded index the deleted character sits before.
+            keys.append(m.start() - len(keys))
+        return out
+
+    return _SPECIAL.sub(special, folded), keys
 
 
 def to_original(keys: list[int], index: int, *, end: bool = False) -> int:
