@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from services.crawler.config import CrawlerSettings
 from services.crawler.http import HttpClient
-from services.crawler.metrics import FEEDS
+from services.crawler.metrics import FEEDS, observe_crawler
 from services.crawler.outbox import Outbox
 from services.crawler.politeness import PoliteFetcher
 from services.crawler.poller import FeedPoller
@@ -324,7 +324,10 @@ async def run_crawler(
     restart neither republishes nor misses an entry.  Returns after committing.
     """
     stop = stop or asyncio.Event()
-    async with Crawler(settings, crawler_settings) as crawler:
+    async with (
+        Crawler(settings, crawler_settings) as crawler,
+        observe_crawler(settings, crawler_settings, crawler),
+    ):
         if feeds is not None:
             await crawler.run_static(feeds, stop)
         else:
