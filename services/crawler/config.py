@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["CrawlerSettings"]
@@ -78,6 +78,14 @@ class CrawlerSettings(BaseSettings):
     compression: Literal["gzip", "none"] = Field(
         "gzip", description="Producer compression; 'none' saves CPU on small machines at the cost of disk."
     )
+    websub_callback_url: str | None = Field(
+        None, description="Public base URL of this instance's WebSub callback (None: no WebSub, polling only)."
+    )
+    websub_host: str = Field("127.0.0.1", description="Address the WebSub callback server listens on.")
+    websub_port: int = Field(0, description="Port of the WebSub callback server (0: any free port).")
+    websub_secret: SecretStr | None = Field(None, description="Key from which per-feed hub.secret values derive.")
+    websub_lease_s: int = Field(10 * 86400, description="Lease asked of hubs; renewed when a day is left.")
+    websub_min_gap_s: float = Field(10.0, description="Minimum time between push-triggered polls of one feed.")
     commit_interval_s: float = Field(0.1, description="How long outputs wait to be committed in one transaction.")
     parse_workers: int = Field(0, description="Processes parsing feeds (0: parse on the event loop thread).")
     metrics_port: int | None = Field(None, description="Port of /metrics (None: not served by the crawler).")

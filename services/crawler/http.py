@@ -299,6 +299,34 @@ class HttpClient:
         if session is not None and not session.closed:
             await session.close()
 
+    async def post_form(self, url: str, data: dict[str, str]) -> int:
+        """POST a form (WebSub subscription) under the guard, no redirects; returns the status.
+
+        The answer body is read up to 64 KiB and dropped.
+        """
+        if self._client is None:
+            await self.start()
+        assert self._client is not None
+        self.policy.check_url(url)
+        try:
+            async with asyncio.timeout(self.cfg.total_timeout_s):
+                async with self._client.stream("POST", url, data=data) as resp:
+                    read = 0
+                    async for chunk in resp.aiter_raw():
+                        read += len(chunk)
+                        if read > 65536:
+                            break
+                    return resp.status_code
+        except TimeoutError as exc:
+            raise FetchTimeout(f"{url}: no answer in {self.cfg.total_timeout_s:g}s") from exc
+        except NewsIngestError:
+            raise
+        except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
+            blocked = _find_cause(exc, BlockedAddress)
+            if blocked is not None:
+                raise blocked from exc
+            raise FetchNetworkError(f"{url}: {type(exc).__name__}: {exc}") from exc
+
     async def get(self, url: str, *, kind: FetchKind = "page", headers: dict[str, str] | None = None) -> FetchResult:
         """GET ``url`` following redirects under the guard; raise a crawler error on failure.
 

@@ -208,6 +208,7 @@ class FeedPoller:
             POLLS.labels("discovered").inc()
             return self._put([], st)
         st.hub = parsed.hub
+        st.topic = parsed.self_url or st.url
         st.kind = parsed.kind
 
         complete, published, group, found_at = await self._fetch_entries(spec, st, parsed.entries)

@@ -33,7 +33,8 @@ from services.crawler.politeness import PoliteFetcher
 from services.crawler.poller import FeedPoller
 from services.crawler.registry import REGISTRY_TOPIC, STATE_TOPIC, FeedSpec, read_table
 from services.crawler.state import FeedState, schedule_failure
-from services.errors import RejectedInput
+from services.crawler.websub import WebSubServer, subscribe
+from services.errors import NewsIngestError, RejectedInput
 from services.runtime.config import Settings
 from services.runtime.kafka import decode_json, ensure_topics, make_consumer, make_producer, topic_name
 
@@ -76,6 +77,9 @@ class Crawler:
         self._executor: Executor | None = None
         self.poller: FeedPoller | None = None
         self._state = "new"
+        self._pokes: dict[str, asyncio.Event] = {}
+        self.websub: WebSubServer | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> Crawler:
         await self.start()
@@ -99,6 +103,9 @@ class Crawler:
             )
         self.poller = FeedPoller(self.cfg, self.fetcher, self.outbox, self._executor)
         self.outbox.start()
+        if self.cfg.websub_callback_url:
+            self.websub = WebSubServer(self.cfg, self.poke)
+            await self.websub.start()
 
     async def close(self) -> None:
         """Stop every poll, commit pending output, close clients.  Safe to call twice."""
@@ -107,6 +114,11 @@ class Crawler:
             return
         self._state = "closed"
         try:
+            if self.websub is not None:
+                await self.websub.close()
+            for task in list(self._side_tasks):
+                task.cancel()
+            await asyncio.gather(*self._side_tasks, return_exceptions=True)
             await self.drop(list(self._tasks))
             await self.outbox.close()
         finally:
@@ -201,8 +213,11 @@ class Crawler:
                 self._update_gauge()
                 return
             delay = st.next_poll_at - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            poke = self._pokes.setdefault(feed_id, asyncio.Event())
+            if delay > 0 and not poke.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(poke.wait(), delay)  # a WebSub push ends the wait early
+            poke.clear()
             try:
                 await self.poller.poll(spec, st)
             except asyncio.CancelledError:
@@ -212,7 +227,32 @@ class Crawler:
                     raise
                 log.exception("feed poll failed", extra={"feed_id": feed_id})
                 schedule_failure(st, f"internal error: {type(exc).__name__}: {exc}", self.cfg)
+            self._maybe_subscribe(feed_id, st)
             self._update_gauge()
+
+    def poke(self, feed_id: str) -> None:
+        """Poll this feed now (a WebSub push arrived)."""
+        if feed_id in self._tasks:
+            self._pokes.setdefault(feed_id, asyncio.Event()).set()
+
+    def _maybe_subscribe(self, feed_id: str, st: FeedState) -> None:
+        if self.websub is None or not st.hub or not st.topic:
+            return
+        if not self.websub.needs_subscription(feed_id, st.hub, st.topic):
+            return
+        task = asyncio.create_task(self._subscribe(feed_id, st.hub, st.topic))
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _subscribe(self, feed_id: str, hub: str, topic: str) -> None:
+        assert self.websub is not None
+        try:
+            status = await subscribe(self._http, self.websub, feed_id, hub, topic)
+        except NewsIngestError as exc:
+            log.warning("websub subscription failed", extra={"feed_id": feed_id, "reason": exc.reason})
+            return
+        if status not in (202, 204):
+            log.warning("websub hub refused", extra={"feed_id": feed_id, "status": status})
 
     async def wait(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; raise if the committer failed."""

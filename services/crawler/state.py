@@ -47,7 +47,8 @@ class FeedState:
     items_total: int = 0
     items_per_day: float | None = None
     polls: int = 0
-    hub: str | None = None
+    hub: str | None = None  # WebSub hub the feed advertises
+    topic: str | None = None  # the feed's self URL, the WebSub topic
     kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

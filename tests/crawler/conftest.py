@@ -64,7 +64,7 @@ class Site:
 async def site() -> AsyncIterator[Site]:
     s = Site()
     app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", s.dispatch)
+    app.router.add_route("*", "/{tail:.*}", s.dispatch)
     runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
     await runner.setup()
     tcp = web.TCPSite(runner, "127.0.0.1", 0)
