@@ -10,13 +10,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    AuthenticationFailedError,
+    IllegalSaslStateError,
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAlreadyExistsError,
+    UnsupportedSaslMechanismError,
+)
 from aiokafka.helpers import create_ssl_context
 
 from services.runtime.config import KafkaSettings
@@ -27,6 +37,7 @@ __all__ = [
     "decode_json",
     "encode_json",
     "ensure_topics",
+    "explain_connection_failure",
     "headers_dict",
     "make_consumer",
     "make_producer",
@@ -90,6 +101,53 @@ def security_kwargs(settings: KafkaSettings) -> dict[str, Any]:
         kw["sasl_plain_username"] = settings.sasl_username
         kw["sasl_plain_password"] = settings.sasl_password.get_secret_value() if settings.sasl_password else None
     return kw
+
+
+_AUTH_ERRORS = (
+    SaslAuthenticationFailed,
+    AuthenticationFailedError,
+    UnsupportedSaslMechanismError,
+    IllegalSaslStateError,
+)
+
+
+async def explain_connection_failure(
+    settings: KafkaSettings, timeout_s: float = 10.0
+) -> KafkaAuthError | BrokerUnavailable:
+    """Why clients cannot bootstrap: a typed error a person can act on.
+
+    aiokafka's bootstrap only logs a refused login or a failed TLS handshake and then
+    reports "Unable to bootstrap", which reads like a network outage and would be retried
+    forever.  This opens one connection per bootstrap server the way the clients do and
+    returns :class:`KafkaAuthError` (not retriable) for credential and TLS failures, or
+    :class:`BrokerUnavailable` when nothing answers.
+    """
+    kw = security_kwargs(settings)
+    kw.pop("bootstrap_servers")
+    reasons: list[str] = []
+    for server in (s.strip() for s in settings.bootstrap_servers.split(",") if s.strip()):
+        host, _, port = server.rpartition(":")
+        try:
+            conn = await asyncio.wait_for(create_conn(host.strip("[]"), int(port), **kw), timeout_s)
+        except _AUTH_ERRORS as exc:
+            return KafkaAuthError(
+                f"Kafka at {server} refused the {settings.sasl_mechanism or 'SCRAM-SHA-512'} login of user "
+                f"{settings.sasl_username!r}: {exc}. Check NEWSINGEST_KAFKA__SASL_USERNAME, "
+                "NEWSINGEST_KAFKA__SASL_PASSWORD and NEWSINGEST_KAFKA__SASL_MECHANISM."
+            )
+        except ssl.SSLError as exc:
+            return KafkaAuthError(
+                f"TLS handshake with Kafka at {server} failed: {exc}. Check NEWSINGEST_KAFKA__SECURITY_PROTOCOL "
+                "and that NEWSINGEST_KAFKA__SSL_CAFILE is the CA that signed the broker's certificate."
+            )
+        except (OSError, TimeoutError, KafkaError, ValueError) as exc:
+            reasons.append(f"{server}: {type(exc).__name__}: {exc}")
+            continue
+        conn.close()
+        reasons.append(f"{server}: connects and logs in now (the failure was transient)")
+    return BrokerUnavailable(
+        f"cannot reach Kafka at {settings.bootstrap_servers} ({settings.security_protocol}): " + "; ".join(reasons)
+    )
 
 
 def make_producer(settings: KafkaSettings, *, transactional_id: str | None = None, **kw: Any) -> AIOKafkaProducer:
@@ -157,7 +215,8 @@ async def ensure_topics(
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
     except KafkaConnectionError as exc:
-        raise BrokerUnavailable(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+        await admin.close()
+        raise await explain_connection_failure(settings, timeout_s=min(timeout_s, settings.request_timeout_s)) from exc
     except TimeoutError as exc:
         raise BrokerUnavailable(f"no answer from Kafka at {settings.bootstrap_servers} in {timeout_s:.0f}s") from exc
     except KafkaError as exc:
