@@ -25,67 +25,83 @@ class CrawlerSettings(BaseSettings):
         default_factory=socket.gethostname,
         description="Stable name of this crawler instance; its transactional id, so a restart fences its zombie.",
     )
-    group_id: str = Field("newsingest-crawler", description="Consumer group of the crawler instances.")
+    group_id: str = Field(default="newsingest-crawler", description="Consumer group of the crawler instances.")
     user_agent: str = Field(
-        "newsingest-crawler/0.1 (+https://newsingest.example/crawler; crawler@newsingest.example)",
+        default="newsingest-crawler/0.1 (+https://newsingest.example/crawler; crawler@newsingest.example)",
         description="User-Agent sent with every request; must carry a contact URL.",
     )
-    robots_agent: str = Field("newsingest-crawler", description="Product token matched against robots.txt groups.")
+    robots_agent: str = Field(
+        default="newsingest-crawler", description="Product token matched against robots.txt groups."
+    )
     transport: Literal["aiohttp", "httpx", "aiohttp-raw"] = Field(
-        "aiohttp", description="httpx API over aiohttp or over its own transport, or aiohttp's client API directly."
+        default="aiohttp",
+        description="httpx API over aiohttp or over its own transport, or aiohttp's client API directly.",
     )
 
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 10.0
     total_timeout_s: float = 30.0
-    max_bytes: int = Field(8 * 1024 * 1024, description="Cap on bytes read from the socket for one response.")
-    max_decompressed_bytes: int = Field(16 * 1024 * 1024, description="Cap on bytes after content decoding.")
+    max_bytes: int = Field(default=8 * 1024 * 1024, description="Cap on bytes read from the socket for one response.")
+    max_decompressed_bytes: int = Field(default=16 * 1024 * 1024, description="Cap on bytes after content decoding.")
     max_redirects: int = 5
-    max_connections: int = Field(256, description="Open connections in the whole process.")
-    max_inflight_fetches: int = Field(256, description="Page and feed fetches in flight at once.")
+    max_connections: int = Field(default=256, description="Open connections in the whole process.")
+    max_inflight_fetches: int = Field(default=256, description="Page and feed fetches in flight at once.")
 
-    per_host_concurrency: int = Field(2, description="Requests in flight to one host at once.")
-    per_host_min_delay_s: float = Field(1.0, description="Minimum time between request starts to one host.")
-    max_crawl_delay_s: float = Field(30.0, description="Cap on a robots.txt Crawl-delay we honour.")
+    per_host_concurrency: int = Field(default=2, description="Requests in flight to one host at once.")
+    per_host_min_delay_s: float = Field(default=1.0, description="Minimum time between request starts to one host.")
+    max_crawl_delay_s: float = Field(default=30.0, description="Cap on a robots.txt Crawl-delay we honour.")
     obey_robots: bool = True
-    robots_ttl_s: float = Field(24 * 3600.0, description="How long a fetched robots.txt stays valid.")
-    robots_error_ttl_s: float = Field(600.0, description="How long a robots.txt 5xx/timeout blocks a host.")
+    robots_ttl_s: float = Field(default=24 * 3600.0, description="How long a fetched robots.txt stays valid.")
+    robots_error_ttl_s: float = Field(default=600.0, description="How long a robots.txt 5xx/timeout blocks a host.")
 
-    poll_min_interval_s: float = Field(300.0, description="Lower bound of a feed's poll interval.")
-    poll_max_interval_s: float = Field(6 * 3600.0, description="Upper bound of a feed's poll interval.")
-    poll_jitter: float = Field(0.1, description="Relative jitter applied to every next-poll time.")
-    backoff_base_s: float = Field(60.0, description="First back-off after a failed poll.")
-    backoff_max_s: float = Field(6 * 3600.0, description="Cap on back-off after failures and Retry-After.")
-    probe_every: int = Field(12, description="Every Nth poll is unconditional, to catch servers that lie with 304.")
-    gone_disable_after: int = Field(3, description="Consecutive 404/410 answers after which a feed is disabled.")
-    error_disable_after: int = Field(50, description="Consecutive failures of any kind after which a feed is disabled.")
-    entry_max_attempts: int = Field(5, description="Retriable page failures before an entry is dead-lettered.")
-    seen_max: int = Field(2000, description="Entry keys remembered per feed.")
-    max_entries_per_poll: int = Field(500, description="New entries fetched from one feed document per poll.")
-    max_sitemap_children: int = Field(50, description="Child sitemaps followed from one sitemap index.")
+    poll_min_interval_s: float = Field(default=300.0, description="Lower bound of a feed's poll interval.")
+    poll_max_interval_s: float = Field(default=6 * 3600.0, description="Upper bound of a feed's poll interval.")
+    poll_jitter: float = Field(default=0.1, description="Relative jitter applied to every next-poll time.")
+    backoff_base_s: float = Field(default=60.0, description="First back-off after a failed poll.")
+    backoff_max_s: float = Field(default=6 * 3600.0, description="Cap on back-off after failures and Retry-After.")
+    probe_every: int = Field(
+        default=12, description="Every Nth poll is unconditional, to catch servers that lie with 304."
+    )
+    gone_disable_after: int = Field(
+        default=3, description="Consecutive 404/410 answers after which a feed is disabled."
+    )
+    error_disable_after: int = Field(
+        default=50, description="Consecutive failures of any kind after which a feed is disabled."
+    )
+    entry_max_attempts: int = Field(default=5, description="Retriable page failures before an entry is dead-lettered.")
+    seen_max: int = Field(default=2000, description="Entry keys remembered per feed.")
+    max_entries_per_poll: int = Field(default=500, description="New entries fetched from one feed document per poll.")
+    max_sitemap_children: int = Field(default=50, description="Child sitemaps followed from one sitemap index.")
 
     allow_networks: tuple[str, ...] = Field(
-        (), description="CIDRs reachable even if private/loopback (tests: 127.0.0.0/8)."
+        default=(), description="CIDRs reachable even if private/loopback (tests: 127.0.0.0/8)."
     )
-    allow_hosts: tuple[str, ...] = Field((), description="Host names whose resolved addresses are not filtered.")
+    allow_hosts: tuple[str, ...] = Field(
+        default=(), description="Host names whose resolved addresses are not filtered."
+    )
     only_allowed: bool = Field(
-        False, description="Refuse every address not on the allow-lists, public ones too (tests, demo, air gaps)."
+        default=False,
+        description="Refuse every address not on the allow-lists, public ones too (tests, demo, air gaps).",
     )
     resolve: dict[str, str] = Field(
         default_factory=dict, description="Static host -> IP map used before DNS (like curl --resolve)."
     )
 
     compression: Literal["gzip", "none"] = Field(
-        "gzip", description="Producer compression; 'none' saves CPU on small machines at the cost of disk."
+        default="gzip", description="Producer compression; 'none' saves CPU on small machines at the cost of disk."
     )
     websub_callback_url: str | None = Field(
-        None, description="Public base URL of this instance's WebSub callback (None: no WebSub, polling only)."
+        default=None, description="Public base URL of this instance's WebSub callback (None: no WebSub, polling only)."
     )
-    websub_host: str = Field("127.0.0.1", description="Address the WebSub callback server listens on.")
-    websub_port: int = Field(0, description="Port of the WebSub callback server (0: any free port).")
-    websub_secret: SecretStr | None = Field(None, description="Key from which per-feed hub.secret values derive.")
-    websub_lease_s: int = Field(10 * 86400, description="Lease asked of hubs; renewed when a day is left.")
-    websub_min_gap_s: float = Field(10.0, description="Minimum time between push-triggered polls of one feed.")
-    commit_interval_s: float = Field(0.1, description="How long outputs wait to be committed in one transaction.")
-    parse_workers: int = Field(0, description="Processes parsing feeds (0: parse on the event loop thread).")
-    metrics_port: int | None = Field(None, description="Port of /metrics (None: not served by the crawler).")
+    websub_host: str = Field(default="127.0.0.1", description="Address the WebSub callback server listens on.")
+    websub_port: int = Field(default=0, description="Port of the WebSub callback server (0: any free port).")
+    websub_secret: SecretStr | None = Field(
+        default=None, description="Key from which per-feed hub.secret values derive."
+    )
+    websub_lease_s: int = Field(default=10 * 86400, description="Lease asked of hubs; renewed when a day is left.")
+    websub_min_gap_s: float = Field(default=10.0, description="Minimum time between push-triggered polls of one feed.")
+    commit_interval_s: float = Field(
+        default=0.1, description="How long outputs wait to be committed in one transaction."
+    )
+    parse_workers: int = Field(default=0, description="Processes parsing feeds (0: parse on the event loop thread).")
+    metrics_port: int | None = Field(default=None, description="Port of /metrics (None: not served by the crawler).")

@@ -124,14 +124,14 @@ async def resolve_checked(policy: AddressPolicy, host: str, port: int, family: i
         # No DNS query at all for names that could never be allowed.
         raise BlockedAddress(f"{host}: not on the allow-list")
     if override is not None:
-        infos = [(socket.AF_INET6 if ":" in override else socket.AF_INET, override)]
+        infos: list[tuple[int, str]] = [(socket.AF_INET6 if ":" in override else socket.AF_INET, override)]
     else:
         loop = asyncio.get_running_loop()
         try:
             raw = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise OSError(exc.errno, f"cannot resolve {host}: {exc.strerror}") from exc
-        infos = [(fam, sa[0]) for fam, _t, _p, _c, sa in raw]
+        infos = [(fam, str(sa[0])) for fam, _t, _p, _c, sa in raw]
     if policy.host_allowed(host):
         return [a for _f, a in infos]
     allowed: list[str] = []

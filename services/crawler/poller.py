@@ -139,7 +139,7 @@ class FeedPoller:
             self.executor, parse_document, res.body, res.final_url, res.headers.get("content-type")
         )
 
-    def _fail(self, st: FeedState, exc: NewsIngestError) -> None:
+    def _fail(self, spec: FeedSpec, st: FeedState, exc: NewsIngestError) -> None:
         status = getattr(exc, "status", None)
         gone = isinstance(exc, HttpStatusError) and exc.gone
         retry_after = exc.retry_after_s if isinstance(exc, ServerBusy) else None
@@ -152,6 +152,8 @@ class FeedPoller:
             retry_after_s=retry_after,
             now=self.clock(),
         )
+        if st.disabled_reason:
+            st.disabled_revision = spec.revision
         POLLS.labels("error").inc()
 
     async def poll(self, spec: FeedSpec, st: FeedState) -> None:
@@ -170,7 +172,7 @@ class FeedPoller:
             res = await self.fetcher.fetch(st.url, kind="feed", headers=sent)
         except NewsIngestError as exc:
             FETCHES.labels("feed", type(exc).__name__).inc()
-            self._fail(st, exc)
+            self._fail(spec, st, exc)
             return self._put([], st)
         FETCHES.labels("feed", str(res.status)).inc()
         st.last_status = res.status
@@ -198,7 +200,7 @@ class FeedPoller:
             if parsed.kind == "sitemapindex":
                 parsed = await self._expand_index(parsed)
         except FeedParseError as exc:
-            self._fail(st, exc)
+            self._fail(spec, st, exc)
             return self._put([], st)
         if parsed.kind == "html":
             # Autodiscovery: the registered URL is a page that names its feed; poll that now.

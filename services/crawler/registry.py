@@ -12,7 +12,7 @@ import asyncio
 import csv
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ class FeedSpec:
     min_interval_s: float | None = None  # None: the crawler's configured bounds
     max_interval_s: float | None = None
     name: str | None = None
+    # Set by add/import: a new revision re-enables a feed the crawler disabled by policy.
+    revision: float | None = None
 
     @classmethod
     def from_url(cls, url: str, **kw: Any) -> FeedSpec:
@@ -182,9 +184,16 @@ async def _publish(settings: Settings, records: list[tuple[str, dict[str, Any] |
         await asyncio.wait_for(producer.stop(), timeout)
 
 
+def _revised(spec: FeedSpec) -> FeedSpec:
+    return spec if spec.revision is not None else replace(spec, revision=time.time())
+
+
 async def add_feed(settings: Settings, spec: FeedSpec) -> None:
-    """Register or update one feed (the newest record for an id wins)."""
-    await _publish(settings, [(spec.id, spec.to_dict())])
+    """Register or update one feed (the newest record for an id wins).
+
+    Re-adding a feed the crawler disabled (gone, failing) enables it again.
+    """
+    await _publish(settings, [(spec.id, _revised(spec).to_dict())])
 
 
 async def remove_feed(settings: Settings, feed_id: str) -> None:
@@ -195,7 +204,7 @@ async def remove_feed(settings: Settings, feed_id: str) -> None:
 async def import_feeds(settings: Settings, path: str | Path) -> int:
     """Register every feed of a file (see :func:`load_feed_file`); returns how many."""
     specs = load_feed_file(path)
-    await _publish(settings, [(s.id, s.to_dict()) for s in specs])
+    await _publish(settings, [(s.id, _revised(s).to_dict()) for s in specs])
     return len(specs)
 
 

@@ -161,6 +161,11 @@ class Crawler:
         ):
             seen = st.seen if st is not None else []
             st = self.states[spec.id] = FeedState(feed_id=spec.id, url=spec.url, seen=list(seen))
+        if st.disabled_reason and spec.revision != st.disabled_revision:
+            # The operator registered the feed again after the crawler disabled it.
+            st.disabled_reason = None
+            st.error_streak = st.gone_streak = 0
+            st.next_poll_at = 0.0
         if not spec.enabled:
             self._cancel(spec.id)
             return

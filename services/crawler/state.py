@@ -44,6 +44,7 @@ class FeedState:
     last_error: str | None = None
     last_status: int | None = None
     disabled_reason: str | None = None
+    disabled_revision: float | None = None  # registry revision the feed was disabled under
     items_total: int = 0
     items_per_day: float | None = None
     polls: int = 0

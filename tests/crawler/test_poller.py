@@ -306,3 +306,16 @@ async def test_host_slots_space_requests_and_back_off() -> None:
     wait = slots.backoff("http://x:80", retry_after_s=12.0)
     assert wait == 12.0
     assert slots.blocked_for("http://x:80") > 11
+
+
+async def test_registering_again_reenables_a_disabled_feed() -> None:
+    from services.crawler.service import Crawler
+    from services.runtime.config import Settings
+
+    crawler = Crawler(Settings(), crawler_cfg())
+    crawler.states["f"] = FeedState("f", "http://x.test/feed", disabled_reason="gone", disabled_revision=1.0)
+    crawler.upsert(FeedSpec("f", "http://x.test/feed", enabled=False, revision=1.0))  # a replay
+    assert crawler.states["f"].disabled_reason == "gone"
+    crawler.upsert(FeedSpec("f", "http://x.test/feed", enabled=False, revision=2.0))  # the operator again
+    assert crawler.states["f"].disabled_reason is None
+    await crawler.close()
