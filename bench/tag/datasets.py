@@ -200,7 +200,7 @@ def load_labels(name: str) -> list[list[str]]:
     return rows
 
 
-def english_dev() -> list[dict[str, object]]:
+def english_dev(name: str = "english_dev.jsonl") -> list[dict[str, object]]:
     """Our own short English relevance texts (written for this bench, with grades)."""
-    lines = (LABELS / "english_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (LABELS / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]

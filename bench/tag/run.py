@@ -185,20 +185,30 @@ def _rel(pairs: list[tuple[int, int]]) -> str:
 def bench_relevance(tagger: Tagger, show_errors: bool) -> list[dict[str, str]]:
     print("\n== Relevance (grade >= 1 vs 0) ==")
     arts = saudinewsnet()
-    items: dict[str, list[tuple[str, str | None, str, int]]] = {"ar": [], "en-own": [], "en-re3d": []}
-    for url, grade, _sample in load_labels("saudinewsnet_relevance.tsv"):
-        a = arts[url]
-        items["ar"].append((url, a.get("title"), a.get("content") or "", int(grade)))
-    for d in english_dev():
-        items["en-own"].append((str(d["id"]), str(d["title"]), str(d["text"]), int(d["grade"])))  # type: ignore[call-overload]
+    items: dict[str, list[tuple[str, str | None, str, int]]] = {
+        "ar": [],
+        "en-own": [],
+        "en-re3d": [],
+        "ar-test": [],
+        "en-test": [],
+    }
+    for key, name in (("ar", "saudinewsnet_relevance.tsv"), ("ar-test", "saudinewsnet_relevance_test.tsv")):
+        for url, grade, _sample in load_labels(name):
+            a = arts[url]
+            items[key].append((url, a.get("title"), a.get("content") or "", int(grade)))
+    for key, name in (("en-own", "english_dev.jsonl"), ("en-test", "english_test.jsonl")):
+        for d in english_dev(name):
+            items[key].append((str(d["id"]), str(d["title"]), str(d["text"]), int(d["grade"])))  # type: ignore[call-overload]
     re3d = {d.id: d for d in re3d_docs()}
     for doc_id, grade in load_labels("re3d_relevance.tsv"):
         d = re3d[doc_id]
         items["en-re3d"].append((doc_id, d.title, d.text, int(grade)))
     names = {
-        "ar": "Arabic SaudiNewsNet sample",
-        "en-own": "English own texts",
-        "en-re3d": "English re3d documents",
+        "ar": "DEV Arabic SaudiNewsNet sample",
+        "en-own": "DEV English own texts",
+        "en-re3d": "DEV English re3d documents",
+        "ar-test": "CHECK Arabic SaudiNewsNet second sample (labelled before the tagger ran on it; see report)",
+        "en-test": "CHECK English own texts (written before the tagger ran on them; see report)",
     }
     combined: dict[str, list[tuple[int, int]]] = {"tagger": [], "baseline": []}
     for key, rows in items.items():
@@ -214,10 +224,10 @@ def bench_relevance(tagger: Tagger, show_errors: bool) -> list[dict[str, str]]:
         print(f"{names[key]} (n={len(rows)}, positives={pos})")
         print(f"   tagger   {_rel(ours)}")
         print(f"   baseline {_rel(base)}")
-        if key.startswith("en"):
+        if key in ("en-own", "en-re3d"):
             combined["tagger"] += ours
             combined["baseline"] += base
-    print(f"English combined (n={len(combined['tagger'])})")
+    print(f"DEV English combined (n={len(combined['tagger'])})")
     print(f"   tagger   {_rel(combined['tagger'])}")
     print(f"   baseline {_rel(combined['baseline'])}")
     return list(arts.values())

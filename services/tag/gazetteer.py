@@ -73,7 +73,8 @@ class AliasRef:
     """How one folded alias points at one entry, with the checks its match must pass.
 
     ``context`` is what the match needs besides its own letters: ``""`` nothing, ``"c"``
-    other Syrian evidence in the article or a place word next to it, ``"t"`` a place word.
+    other Syrian evidence in the article or a place word next to it, ``"t"`` a place word,
+    ``"p"`` a fuller name of the same entity elsewhere in the article (الأسد after بشار الأسد).
     """
 
     entry: int
@@ -91,6 +92,8 @@ _ALIAS_FLAGS = re.compile(r"\{([A-Za-z]*)\}$")
 def _context(flags: Iterable[str], arabic: bool) -> str:
     """Effective context need: lower-case flags apply to every alias, upper-case to Arabic only."""
     f = set(flags)
+    if "p" in f or (arabic and "P" in f):
+        return "p"
     if "t" in f or (arabic and "T" in f):
         return "t"
     if "c" in f or (arabic and "C" in f):

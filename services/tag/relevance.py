@@ -23,7 +23,7 @@ __all__ = ["Mention", "Relevance", "grade"]
 
 # Separators that make two adjacent country names a list: commas, و, and/or, slashes.
 _LIST_GAP = re.compile(
-    r"^[\s,،;/&]*(?:(?:and|or|to|as well as|then|و|ف|أو|او|ثم|إلى|الى|حتى)\s*)?(?:(?:in|في|من)\s*)?[\s,،;/&]*$",
+    r"^[\s,،;/&]*(?:(?:and|or|as well as|then|و|ف|أو|او|ثم)\s*)?(?:(?:in|في)\s*)?[\s,،;/&]*$",
     re.IGNORECASE,
 )
 _RESTATE_GAP = re.compile(r"^\s*(?:,|،|in|في|ب|\(|-)?\s*$", re.IGNORECASE)
@@ -150,9 +150,20 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
     length_k = max(1.0, (len(title) + len(text)) / 1000.0)
     density = syria / length_k
 
-    if n_strong >= 2 and share >= 0.5 and (title_hit or (lead_hit and density >= 1.5) or density >= 3.0):
+    named = [m for m in strong if m.kind != "demonym"]  # a place, a Syrian actor or a Syrian topic
+    if n_strong >= 2 and named and share >= 0.5 and (title_hit or (lead_hit and density >= 1.5) or density >= 3.0):
         g = 2
-    elif (n_strong >= 1 and title_hit) or n_strong >= 3 or _has_passage(strong):
+    elif (
+        (named and title_hit)
+        or _has_passage(strong)
+        or (len(named) >= 4 and share >= 0.25)
+        # A short item that names a Syrian place or actor in its lead and no other country.
+        or (
+            not top_other
+            and length_k <= 1.5
+            and any(m.field == "text" and m.start < _LEAD_CHARS and m.type != "country" for m in named)
+        )
+    ):
         g = 1
     else:
         g = 0
@@ -161,6 +172,10 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
 
 
 def _has_passage(strong: list[Mention]) -> bool:
-    """Two Syrian mentions close together: a passage about Syria, not a passing word."""
-    starts = sorted(m.start for m in strong if m.field == "text")
-    return any(b - a <= _PASSAGE_CHARS for a, b in itertools.pairwise(starts))
+    """Syrian mentions close together: two with a name among them, or three of any kind."""
+    ms = sorted((m for m in strong if m.field == "text"), key=lambda m: m.start)
+    for i, a in enumerate(ms):
+        near = [b for b in ms[i + 1 : i + 3] if b.start - a.start <= _PASSAGE_CHARS]
+        if len(near) >= 2 or any((a.kind, b.kind) != ("demonym", "demonym") for b in near):
+            return True
+    return False

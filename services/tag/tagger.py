@@ -157,6 +157,9 @@ class Tagger:
             trigger: bool | None = None
             for r in c.refs:
                 need = "c" if c.glued and not r.context else r.context
+                if need == "p":
+                    refs.append(r)  # decided below, once the whole article is known
+                    continue
                 if need == "t" or (need == "c" and not anchored):
                     if trigger is None:
                         trigger = _has_trigger(c.field, c.start, c.end)
@@ -166,7 +169,16 @@ class Tagger:
             if refs:
                 c.refs = refs
                 kept.append(c)
-        return kept
+        # A bare surname counts only when the full name is in the article too.
+        full = {r.entry for c in kept for r in c.refs if r.context != "p"}
+        out: list[Candidate] = []
+        for c in kept:
+            if any(r.context == "p" for r in c.refs):
+                c.refs = [r for r in c.refs if r.context != "p" or r.entry in full]
+                if not c.refs:
+                    continue
+            out.append(c)
+        return out
 
     # -- step 4 ---------------------------------------------------------------------
     @staticmethod
@@ -183,12 +195,22 @@ class Tagger:
                 doc[country] += 1
         out: list[tuple[Candidate, list[Entry]]] = []
         entries = self.entries
-        for i, c in enumerate(chosen):
+        # One sense per article: once "Damascus, Virginia" is seen, "Damascus" is that one.
+        abroad = {
+            c.field.folded[c.start : c.end]
+            for i, c in enumerate(chosen)
+            if any(r.country == "SY" and r.kind == "place" for r in c.refs) and self._qualified_abroad(c, chosen, i)
+        }
+        for c in chosen:
+            if abroad and c.field.folded[c.start : c.end] in abroad:
+                c.refs = [r for r in c.refs if not (r.country == "SY" and r.kind in ("place", "demonym"))]
+                if not c.refs:
+                    continue
             refs = c.refs
             if len(refs) == 1:  # the common case, without the bookkeeping below
                 r = refs[0]
                 e = entries[r.entry]
-                if r.country == "SY" and r.kind in ("place", "demonym") and self._qualified_abroad(c, chosen, i):
+                if r.kind == "stop":
                     continue
                 out.append((c, [e]))
                 continue
@@ -196,8 +218,6 @@ class Tagger:
             rest = list(dict.fromkeys(r.entry for r in refs if r.kind in ("actor", "topic")))
             if len(geo) > 1:
                 geo = [self._pick(c, geo, doc, chosen)]
-            if geo and self.entries[geo[0]].country == "SY" and self._qualified_abroad(c, chosen, i):
-                geo = []
             if geo or rest:
                 out.append((c, [entries[j] for j in (*geo, *rest)]))
         return out, doc
@@ -210,7 +230,9 @@ class Tagger:
         if nxt.field is not c.field or c.field.folded[c.end : nxt.start].strip() != ",":
             return False
         return any(
-            r.kind == "place" and r.country not in (None, "SY") and self.entries[r.entry].type in ("state", "country")
+            r.kind == "place"
+            and r.country not in (None, "SY")
+            and self.entries[r.entry].type in ("state", "country", "city", "region")
             for r in nxt.refs
         )
 
