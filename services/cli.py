@@ -15,6 +15,7 @@ Operations::
 
     newsingest broker fetch|start   newsingest topics create   newsingest watch
     newsingest feeds add|remove|list|import
+    newsingest status [--watch]    newsingest deadletter list|show|replay
 """
 
 from __future__ import annotations
@@ -169,6 +170,18 @@ def cmd_demo_site(a: argparse.Namespace) -> int:
     return int(demo_main(a.args) or 0)
 
 
+def cmd_status(a: argparse.Namespace) -> int:
+    from services.runtime.status import command
+
+    return command(a)
+
+
+def cmd_deadletter(a: argparse.Namespace) -> int:
+    from services.runtime.deadletters import command
+
+    return command(a)
+
+
 def cmd_feeds(a: argparse.Namespace) -> int:
     import asyncio
 
@@ -278,6 +291,34 @@ def build_parser() -> argparse.ArgumentParser:
     f = fs.add_parser("list", help="registered feeds with their health")
     f.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     s.set_defaults(fn=cmd_feeds)
+
+    s = sub.add_parser("status", help="the pipeline at a glance: stages, lag, feeds, dead letters, Syria items")
+    s.add_argument("--watch", action="store_true", help="refresh until Ctrl-C")
+    s.add_argument("--interval", type=float, default=5.0, help="seconds between refreshes")
+    s.add_argument("--service", action="append", default=[], metavar="NAME=URL", help="a service's health address")
+    s.add_argument(
+        "--services-file", default="var/run/services.json", help="name -> URL map (newsingest run writes it)"
+    )
+    s.set_defaults(fn=cmd_status)
+
+    s = sub.add_parser("deadletter", help="inspect and re-inject dead letters: list|show|replay")
+    ds = s.add_subparsers(dest="action", required=True)
+    d = ds.add_parser("show", help="one dead letter with its original record")
+    d.add_argument("ref", help="partition:offset on news.deadletter (from list)")
+    for action, what in (("list", "dead letters, newest last"), ("replay", "re-produce originals to their topics")):
+        d = ds.add_parser(action, help=what)
+        d.add_argument("--stage", default=None)
+        d.add_argument("--error-class", default=None)
+        d.add_argument("--source-topic", default=None)
+        d.add_argument("--partition", type=int, default=None, help="of news.deadletter")
+        d.add_argument("--from-offset", type=int, default=None, help="on news.deadletter, inclusive")
+        d.add_argument("--to-offset", type=int, default=None, help="on news.deadletter, inclusive")
+    ds.choices["list"].add_argument("--limit", type=int, default=50, help="show the newest N (0: all)")
+    ds.choices["list"].add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    ds.choices["replay"].add_argument("refs", nargs="*", help="only these partition:offset refs")
+    ds.choices["replay"].add_argument("--dry-run", action="store_true", help="count, produce nothing")
+    ds.choices["replay"].add_argument("--all", action="store_true", help="replay every replayable dead letter")
+    s.set_defaults(fn=cmd_deadletter)
     return p
 
 
