@@ -9,6 +9,7 @@ wild.
 from __future__ import annotations
 
 import calendar
+import email.utils
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -150,6 +151,128 @@ def _parse_sitemap(body: bytes, url: str, kind: DocKind) -> ParsedFeed:
     return out
 
 
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+_FAST_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False)
+
+
+def _all_text(el: Any) -> str | None:
+    if el is None:
+        return None
+    text = "".join(el.itertext()).strip()
+    return text or None
+
+
+def _rfc822(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso8601(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fast_parse(body: bytes, url: str) -> ParsedFeed | None:
+    """lxml fast path for clean RSS 2.0 and Atom 1.0 (most real feeds); ``None`` means
+    "use feedparser": anything ill-formed, with xml:base, or in another dialect."""
+    if b"xml:base" in body:
+        return None
+    try:
+        root = etree.fromstring(body, parser=_FAST_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    if root is None:
+        return None
+    if root.tag == "rss" and root.get("version") in ("2.0", "0.91", "0.92"):
+        return _fast_rss(root, url)
+    if root.tag == f"{_ATOM}feed":
+        return _fast_atom(root, url)
+    return None
+
+
+def _fast_rss(root: Any, url: str) -> ParsedFeed | None:
+    channel = root.find("channel")
+    if channel is None:
+        return None
+    out = ParsedFeed(kind="feed", title=_all_text(channel.find("title")))
+    for link in channel.findall(f"{_ATOM}link"):
+        rel, href = link.get("rel"), (link.get("href") or "").strip()
+        if rel == "hub" and href and not out.hub:
+            out.hub = href
+        elif rel == "self" and href and not out.self_url:
+            out.self_url = href
+    for item in channel.iter("item"):
+        guid_el = item.find("guid")
+        guid = _all_text(guid_el)
+        link = _all_text(item.find("link"))
+        if not link and guid and (guid_el.get("isPermaLink") or "true").lower() != "false":
+            link = guid
+        authors = [a for a in (_all_text(item.find("author")), _all_text(item.find(f"{_DC}creator"))) if a]
+        summary = _all_text(item.find("description")) or _all_text(item.find(f"{_CONTENT}encoded"))
+        date = _all_text(item.find("pubDate")) or _all_text(item.find(f"{_DC}date"))
+        out.entries.append(
+            Entry(
+                id=guid,
+                link=urljoin(url, link) if link else None,
+                title=_all_text(item.find("title")),
+                published=_rfc822(date) or _iso8601(date) or date,
+                summary=summary[:_SUMMARY_MAX] if summary else None,
+                authors=authors[:1],
+            )
+        )
+    return out
+
+
+def _fast_atom(root: Any, url: str) -> ParsedFeed | None:
+    out = ParsedFeed(kind="feed", title=_all_text(root.find(f"{_ATOM}title")))
+    for link in root.findall(f"{_ATOM}link"):
+        rel, href = link.get("rel"), (link.get("href") or "").strip()
+        if rel == "hub" and href and not out.hub:
+            out.hub = href
+        elif rel == "self" and href and not out.self_url:
+            out.self_url = href
+    for entry in root.iter(f"{_ATOM}entry"):
+        link = None
+        for el in entry.findall(f"{_ATOM}link"):
+            if el.get("rel", "alternate") == "alternate" and el.get("href"):
+                link = el.get("href").strip()
+                if (el.get("type") or "text/html") == "text/html":
+                    break
+        entry_id = _all_text(entry.find(f"{_ATOM}id"))
+        if link is None and entry_id and entry_id.lower().startswith(("http://", "https://")):
+            link = entry_id  # as feedparser does: a URL id is the entry's address
+        date = _all_text(entry.find(f"{_ATOM}published")) or _all_text(entry.find(f"{_ATOM}updated"))
+        summary = _all_text(entry.find(f"{_ATOM}summary")) or _all_text(entry.find(f"{_ATOM}content"))
+        authors = [a for a in (_all_text(x.find(f"{_ATOM}name")) for x in entry.findall(f"{_ATOM}author")) if a]
+        out.entries.append(
+            Entry(
+                id=entry_id,
+                link=urljoin(url, link) if link else None,
+                title=_all_text(entry.find(f"{_ATOM}title")),
+                published=_iso8601(date) or date,
+                summary=summary[:_SUMMARY_MAX] if summary else None,
+                authors=authors,
+            )
+        )
+    return out
+
+
 def _parse_feed(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     headers = {"content-location": url}
     if content_type:
@@ -258,6 +381,9 @@ def parse_document(body: bytes, url: str, content_type: str | None = None) -> Pa
         if not alternates:
             raise FeedParseError("HTML page without a feed link")
         return ParsedFeed(kind="html", alternates=alternates)
+    fast = _fast_parse(body, url)
+    if fast is not None:
+        return fast
     try:
         return _parse_feed(body, url, content_type)
     except FeedParseError:
