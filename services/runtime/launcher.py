@@ -16,9 +16,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -52,7 +53,7 @@ def _env(bootstrap: str, **extra: str) -> dict[str, str]:
 def _spawn(args: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as out:
-        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)  # noqa: S603
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
 def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -72,7 +73,7 @@ def _wait_http(url: str, timeout_s: float = 30.0) -> bytes:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own local site
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 return bytes(resp.read())
         except OSError:
             if time.monotonic() > deadline:
@@ -80,9 +81,38 @@ def _wait_http(url: str, timeout_s: float = 30.0) -> bytes:
             time.sleep(0.3)
 
 
+class _Supervisor(threading.Thread):
+    """Restarts a service that died (as an orchestrator would), with a growing pause."""
+
+    def __init__(
+        self,
+        procs: dict[str, subprocess.Popen[bytes]],
+        spawn: Callable[[str], subprocess.Popen[bytes]],
+        console: Console,
+    ) -> None:
+        super().__init__(daemon=True, name="supervisor")
+        self.procs, self.spawn, self.console = procs, spawn, console
+        self.stopping = threading.Event()
+        self.restarts: dict[str, int] = {}
+
+    def run(self) -> None:
+        while not self.stopping.wait(2.0):
+            for name in SERVICES:
+                proc = self.procs.get(name)
+                if proc is None or proc.poll() is None or self.stopping.is_set():
+                    continue
+                n = self.restarts[name] = self.restarts.get(name, 0) + 1
+                with contextlib.suppress(OSError):
+                    self.console.print(f"[red]{name} exited with {proc.returncode}; restarting (#{n}), see its log[/]")
+                if self.stopping.wait(min(30.0, 2.0**n)):
+                    return
+                self.procs[name] = self.spawn(name)
+
+
 @contextlib.contextmanager
 def _pipeline(workdir: Path, real_dir: str | None, console: Console) -> Iterator[str]:
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    supervisor: _Supervisor | None = None
     broker = LocalBroker.create(workdir / "kafka")
     console.print(f"[dim]starting Kafka {broker.bootstrap_servers} (data in {broker.workdir})…[/]")
     broker.start()
@@ -102,11 +132,20 @@ def _pipeline(workdir: Path, real_dir: str | None, console: Console) -> Iterator
             [py, "-m", "services.cli", "feeds", "import", str(feed_file)], env=env, check=True, capture_output=True
         )
         console.print(f"[dim]demo site http://127.0.0.1:{port}/ with {len(feeds)} feeds registered[/]")
+
+        def spawn(name: str) -> subprocess.Popen[bytes]:
+            return _spawn([py, "-m", "services.cli", "serve", name], workdir / "logs" / f"{name}.log", env)
+
         for name in SERVICES:
-            procs[name] = _spawn([py, "-m", "services.cli", "serve", name], workdir / "logs" / f"{name}.log", env)
+            procs[name] = spawn(name)
         console.print(f"[dim]services {', '.join(SERVICES)} started; logs in {workdir / 'logs'}[/]")
+        supervisor = _Supervisor(procs, spawn, console)
+        supervisor.start()
         yield broker.bootstrap_servers
     finally:
+        if supervisor is not None:
+            supervisor.stopping.set()
+            supervisor.join(5)
         # Teardown first, words after: the terminal may already be gone (closed pipe).
         with contextlib.suppress(OSError):
             console.print("[dim]stopping services…[/]")

@@ -17,8 +17,8 @@ from rich.panel import Panel
 from rich.text import Text
 
 from services.runtime.config import get_settings
-from services.runtime.kafka import decode_json, make_consumer
 from services.runtime.errors import BadMessage
+from services.runtime.kafka import decode_json, make_consumer
 
 __all__ = ["render_article", "watch", "watch_async"]
 
