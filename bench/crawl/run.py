@@ -181,6 +181,8 @@ async def main(args: argparse.Namespace) -> None:
     try:
         with Sim(port, t0, args.rate, args.hosts, args.feed_len):
             await asyncio.sleep(1.5)
+            load1, load5, _ = os.getloadavg()
+            print(f"machine: {os.cpu_count()} cores, load average {load1:.1f} (1 min) {load5:.1f} (5 min) at start")
             print(
                 f"setup: {args.hosts} hosts x {args.rate} entries/s (offered {args.hosts * args.rate:.0f} pages/s), "
                 f"feeds of {args.feed_len}, per-host concurrency 2, min delay {args.min_delay}s, robots.txt on, "
@@ -194,8 +196,9 @@ async def main(args: argparse.Namespace) -> None:
             for tr in args.transports.split(","):
                 r = await crawl_phase(bootstrap, port, args, tr, t0)
                 rss = ", ".join(f"{t:.0f}s:{m:.0f}" for t, m in r["rss"][:: max(1, len(r["rss"]) // 8)])
+                load1, _, _ = os.getloadavg()
                 print(
-                    f"crawler transport={tr}: {r['fetches_per_s']:.0f} fetches/s, {r['records_per_s']:.0f} "
+                    f"crawler transport={tr} (load {load1:.1f}): {r['fetches_per_s']:.0f} fetches/s, {r['records_per_s']:.0f} "
                     f"records/s committed, {r['pages']} pages on news.raw; entry->news.raw p50 {r['p50']:.2f}s "
                     f"p99 {r['p99']:.2f}s; RSS MB {rss} (median {statistics.median(m for _, m in r['rss']):.0f})"
                 )

@@ -10,9 +10,12 @@ server.  Runs in its own process so it does not share the crawler's event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import multiprocessing
 import signal
+import socket
+import time
 from email.utils import formatdate
 
 from aiohttp import web
@@ -60,8 +63,6 @@ def _page(host: int, k: int, filler: str) -> bytes:
 
 
 def _app(t0: float, rate: float, hosts: int, feed_len: int, port: int) -> web.Application:
-    import time
-
     filler = " ".join(_WORDS[(i * 7) % len(_WORDS)] for i in range(1400))  # ~16 KB in UTF-8
 
     def host_of(request: web.Request) -> int:
@@ -122,7 +123,12 @@ class Sim:
 
     def __enter__(self) -> Sim:
         self.proc.start()
-        return self
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # a loaded machine takes a while to spawn Python
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.args[0]), timeout=1):
+                return self
+            time.sleep(0.2)
+        raise RuntimeError("simulated news server did not start")
 
     def __exit__(self, *exc: object) -> None:
         self.proc.terminate()

@@ -249,6 +249,11 @@ class FeedPoller:
         (not yet emitted) group, and when the entries were found.
         """
         published = 0
+        # A sitemap may list far more URLs than seen_max: remember at least twice the
+        # document, or its tail would be fetched again on every poll.
+        cap = max(self.cfg.seen_max, min(2 * len(entries), 50_000))
+        current = {k for e in entries if (k := entry_key(e)) is not None}
+        st.attempts = {k: n for k, n in st.attempts.items() if k in current}
         seen = set(st.seen)
         todo: list[tuple[str, Entry]] = []
         settled: list[str] = []
@@ -305,7 +310,7 @@ class FeedPoller:
                         group_keys.append(key)
                         PAGES.labels("dead_letter").inc()
                     if len(group) >= _CHUNK:
-                        st.remember(group_keys, self.cfg.seen_max)
+                        st.remember(group_keys, cap)
                         self._note_recent(group_keys)
                         self._put(group, st, found_at)
                         group, group_keys = [], []
@@ -316,7 +321,7 @@ class FeedPoller:
             for key, _ in todo:
                 self._inflight.discard(key)
         # The last group goes out with the final state (the caller's put).
-        st.remember(group_keys, self.cfg.seen_max)
+        st.remember(group_keys, cap)
         self._note_recent(group_keys)
         return complete and not pending_retry, published, group, found_at
 

@@ -149,18 +149,18 @@ class Crawler:
 
     def upsert(self, spec: FeedSpec, partition: int | None = None) -> None:
         """Own (or re-configure) a feed; a disabled spec stops its polls."""
-        old = self.specs.get(spec.id)
         self.specs[spec.id] = spec
         if partition is not None:
             self.partition_of[spec.id] = partition
         st = self.states.get(spec.id)
-        if (
-            st is None
-            or (old is not None and old.url != spec.url)
-            or (old is None and st.url != spec.url and not st.seen)
-        ):
-            seen = st.seen if st is not None else []
-            st = self.states[spec.id] = FeedState(feed_id=spec.id, url=spec.url, seen=list(seen))
+        if st is None:
+            st = self.states[spec.id] = FeedState(feed_id=spec.id, url=spec.url, spec_url=spec.url)
+        elif (st.spec_url or st.url) != spec.url:
+            # The operator changed the URL: poll the new one from scratch, but keep the seen
+            # entries so articles already published are not published again.
+            st.url = st.spec_url = spec.url
+            st.etag = st.last_modified = st.body_hash = None
+            st.next_poll_at = 0.0
         if st.disabled_reason and spec.revision != st.disabled_revision:
             # The operator registered the feed again after the crawler disabled it.
             st.disabled_reason = None

@@ -27,6 +27,7 @@ class FeedState:
 
     feed_id: str
     url: str  # the URL actually polled (differs from the registry's after autodiscovery)
+    spec_url: str | None = None  # the registry URL this state was built for
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None

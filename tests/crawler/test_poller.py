@@ -319,3 +319,17 @@ async def test_registering_again_reenables_a_disabled_feed() -> None:
     crawler.upsert(FeedSpec("f", "http://x.test/feed", enabled=False, revision=2.0))  # the operator again
     assert crawler.states["f"].disabled_reason is None
     await crawler.close()
+
+
+async def test_url_change_in_registry_keeps_seen_entries() -> None:
+    from services.crawler.service import Crawler
+    from services.runtime.config import Settings
+
+    crawler = Crawler(Settings(), crawler_cfg())
+    crawler.states["f"] = FeedState("f", "http://x.test/discovered", spec_url="http://x.test/", seen=["k1"], etag="e")
+    crawler.upsert(FeedSpec("f", "http://x.test/", enabled=False))  # same registry URL: keep the discovered one
+    assert crawler.states["f"].url == "http://x.test/discovered"
+    crawler.upsert(FeedSpec("f", "http://y.test/rss", enabled=False))
+    st = crawler.states["f"]
+    assert (st.url, st.etag, st.seen) == ("http://y.test/rss", None, ["k1"])
+    await crawler.close()
