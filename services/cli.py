@@ -34,7 +34,7 @@ __all__ = ["main"]
 # ------------------------------------------------------------------ offline JSON-lines tools
 def _read_jsonl(path: str | None) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, record or None, error) for each non-blank input line."""
-    stream: IO[bytes] = sys.stdin.buffer if path in (None, "-") else Path(path).open("rb")  # type: ignore[arg-type]
+    stream: IO[bytes] = sys.stdin.buffer if path is None or path == "-" else Path(path).open("rb")  # noqa: SIM115
     with stream:
         for n, line in enumerate(stream, 1):
             if not line.strip():

@@ -108,6 +108,7 @@ class StageRunner:
         self._caught_up = not isinstance(handler, StatefulHandler)
         self._started = False
         self.health: HealthServer | None = None
+        self._tail_task: asyncio.Task[None] | None = None
         self.processed = 0
 
     # ---------------------------------------------------------------- readiness
@@ -352,7 +353,6 @@ class StageRunner:
         self.health = HealthServer(s.stage.http_host, s.stage.http_port, self.ready)
         await self.health.start()
         metrics.READY.labels(self.stage).set(0)
-        self._tail_task: asyncio.Task[None] | None = None
         try:
             if self._pool is not None:
                 await self._pool.warm_up()

@@ -39,7 +39,10 @@ def render_article(a: dict[str, Any]) -> Panel:
     """One article as a rich panel: title, source, grade, places, actors, topics, lead."""
     tags = a.get("tags") or {}
     syria = tags.get("syria") or {}
-    names = lambda key: ", ".join(dict.fromkeys(x.get("name", "?") for x in tags.get(key) or [])) or "-"  # noqa: E731
+
+    def names(key: str) -> str:
+        return ", ".join(dict.fromkeys(x.get("name", "?") for x in tags.get(key) or [])) or "-"
+
     body = Text()
     body.append(_display(a.get("title") or "(no title)") + "\n", style="bold")
     body.append(
