@@ -42,6 +42,7 @@ __all__ = ["STAGES", "PipelineStatus", "collect_status", "command", "load_servic
 # stage -> its input topic; the consumer group is "<prefix>newsingest-<stage>" (StageRunner's default).
 STAGES = {"clean": "news.raw", "dedupe": "news.clean", "tag": "news.unique"}
 _RECENT_S = 300
+_EXACT_MAX = 50  # offsets of lag read and counted exactly
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -138,15 +139,51 @@ async def _offsets(
                 admin.list_consumer_group_offsets(f"{k.topic_prefix}newsingest-{stage}"), timeout_s
             )
             real = topic_name(k, topic)
-            lag[stage] = {
-                tp.partition: max(0, ends[tp] - (committed[tp].offset if tp in committed else 0))
-                for tp in tps
-                if tp.topic == real
-            }
+            lag[stage] = {}
+            for tp in tps:
+                if tp.topic == real:
+                    start = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0
+                    lag[stage][tp.partition] = max(0, ends[tp] - start)
+        await _count_small_lags(consumer, lag, k.topic_prefix, ends, timeout_s)
         return lag, dict(topic_ends), dict(recent)
     finally:
         await asyncio.wait_for(consumer.stop(), timeout_s)
         await admin.close()
+
+
+async def _count_small_lags(
+    consumer: Any, lag: dict[str, dict[int, int]], prefix: str, ends: dict[TopicPartition, int], timeout_s: float
+) -> None:
+    """Replace small offset gaps with the number of records in them.
+
+    Transactions leave a commit marker after their records: a stage that is caught up
+    has committed the offset *before* the marker, so offsets alone say "1 behind".
+    Gaps up to ``_EXACT_MAX`` offsets are read (read_committed skips markers) and counted.
+    """
+    small = {
+        TopicPartition(prefix + STAGES[stage], p): (stage, ends[TopicPartition(prefix + STAGES[stage], p)] - n)
+        for stage, parts in lag.items()
+        for p, n in parts.items()
+        if 0 < n <= _EXACT_MAX
+    }
+    if not small:
+        return
+    # One stage's partition may be probed twice (two stages never share an input topic).
+    consumer.assign(list(small))
+    for tp, (_stage, start) in small.items():
+        consumer.seek(tp, start)
+    counts = dict.fromkeys(small, 0)
+    deadline = asyncio.get_running_loop().time() + min(timeout_s, 5.0)
+    while asyncio.get_running_loop().time() < deadline:
+        pending = [tp for tp in small if await consumer.position(tp) < ends[tp]]
+        if not pending:
+            break
+        for tp, records in (await consumer.getmany(*pending, timeout_ms=200)).items():
+            counts[tp] += sum(1 for r in records if r.offset < ends[tp])
+    for tp, (stage, _start) in small.items():
+        if await consumer.position(tp) >= ends[tp]:
+            lag[stage][tp.partition] = counts[tp]
+    consumer.unsubscribe()
 
 
 async def _last_records(settings: Settings, logical: str, per_partition: int, timeout_s: float) -> list[dict[str, Any]]:
