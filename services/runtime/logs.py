@@ -22,17 +22,45 @@ import orjson
 __all__ = ["JsonFormatter", "bind", "setup_logging"]
 
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("log_context", default={})  # noqa: B039
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential|sasl_plain", re.I)
-_SECRET_IN_TEXT = re.compile(r"((?:password|passwd|secret|token)\s*[=:]\s*)(\S+)", re.I)
+_SECRET_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|credential|sasl_plain|api[_-]?key|authorization|cookie|private[_-]?key", re.I
+)
+_SECRET_IN_TEXT = (
+    # key=value and key: value (also inside a repr: sasl_password='x')
+    (
+        re.compile(
+            r"((?:password|passwd|secret|token|api[_-]?key|sasl_plain_password)['\"]?\s*[=:]\s*['\"]?)([^\s'\",;&]+)",
+            re.I,
+        ),
+        r"\1***",
+    ),
+    (re.compile(r"(\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{6,}", re.I), r"\1***"),  # Authorization header values
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@", re.I), r"\1***@"),  # user:password@ in URLs
+)
 _STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
-def _scrub(key: str, value: Any) -> Any:
+def _scrub_text(text: str) -> str:
+    for pattern, repl in _SECRET_IN_TEXT:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _scrub(key: str, value: Any, depth: int = 0) -> Any:
+    """Mask a value whose key names a secret; scrub secrets out of text, nested too."""
     if _SECRET_KEY.search(key):
         return "***"
     if isinstance(value, str):
-        return _SECRET_IN_TEXT.sub(r"\1***", value)
-    return value
+        return _scrub_text(value)
+    if depth > 6:
+        return "…"
+    if isinstance(value, dict):
+        return {str(k): _scrub(str(k), v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_scrub("", v, depth + 1) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return _scrub_text(str(value))  # objects are logged by their str(); a repr can hold a secret
 
 
 class JsonFormatter(logging.Formatter):
