@@ -25,6 +25,9 @@ class CrawlerSettings(BaseSettings):
         default_factory=socket.gethostname,
         description="Stable name of this crawler instance; its transactional id, so a restart fences its zombie.",
     )
+    session_timeout_s: float = Field(
+        default=10.0, description="Group session timeout: how long a vanished instance keeps its feeds."
+    )
     group_id: str = Field(default="newsingest-crawler", description="Consumer group of the crawler instances.")
     user_agent: str = Field(
         default="newsingest-crawler/0.1 (+https://newsingest.example/crawler; crawler@newsingest.example)",

@@ -280,7 +280,9 @@ class Crawler:
     async def run_registry(self, stop: asyncio.Event) -> None:
         """Be a member of the crawler group on the registry until ``stop``."""
         kafka = self.settings.kafka
-        consumer = make_consumer(kafka, group_id=self.cfg.group_id, session_timeout_ms=10_000)
+        consumer = make_consumer(
+            kafka, group_id=self.cfg.group_id, session_timeout_ms=int(self.cfg.session_timeout_s * 1000)
+        )
         listener = _Rebalance(self, consumer)
         consumer.subscribe([topic_name(kafka, REGISTRY_TOPIC)], listener=listener)
         await asyncio.wait_for(consumer.start(), kafka.request_timeout_s * 2)
