@@ -186,7 +186,7 @@ class DedupeHandler:
         fp: Fingerprint,
         seen_at: float,
         revision: int,
-        keys: npt.NDArray[np.uint64] | None = None,
+        keys: npt.NDArray[np.uint32] | None = None,
     ) -> list[Out]:
         entry = Entry(article_id, url, hash64(fp.text_hash), revision, seen_at, fp.signature)
         self.index.put(entry, keys)

@@ -1,16 +1,17 @@
 """The in-memory dedupe index: article ids, exact text hashes and MinHash LSH bands.
 
-Sized for about a million articles in well under a gigabyte, so it avoids one Python
-object per article where it can:
+Sized for a million articles in well under a gigabyte, so it avoids Python objects per
+article where it can:
 
 - per-article data (signature, text hash, first-seen time, revision) lives in growable
-  numpy arrays indexed by a small integer *slot*;
-- the LSH bands are one sorted ``uint64`` key array with an ``int32`` slot array next to
-  it, searched with :func:`numpy.searchsorted`; new entries go to a small dict that is
-  merged into the sorted arrays in bulk;
-- deletions (retention, revisions) only clear an ``alive`` flag; the arrays are rebuilt
-  when enough of them is dead.
+  numpy arrays indexed by a small integer *slot* (slots grow in arrival order, so a
+  lower slot is an older article);
+- exact hashes and LSH band keys live in :class:`.multimap.IntMultiMap` (sorted numpy
+  runs, 8-12 bytes per entry);
+- only the id -> slot dict, the ids and the URLs are Python objects.
 
+Deletions (retention, revisions) clear an ``alive`` flag; lookups check what a slot
+holds, and everything is compacted in bulk when a third of the slots are dead.
 The index knows nothing about messages or the changelog; :mod:`.handler` does.
 """
 
@@ -21,28 +22,30 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.fingerprint import N_PERM, Signature
+from services.dedupe.fingerprint import N_PERM, Signature, jaccard_from_matches
+from services.dedupe.multimap import IntMultiMap
 
 __all__ = ["BANDS", "ROWS", "DedupeIndex", "Entry", "Match", "band_keys"]
 
-#: LSH on the first BANDS*ROWS signature values: 16 bands of 4 rows give a candidate with
-#: probability 0.5 at Jaccard 0.5 and 0.98 at 0.7, so a 0.6+ verification threshold is
-#: reached with high recall while unrelated texts (J < 0.2) almost never collide.
-BANDS = 16
-ROWS = 4  # four uint16 values make one uint64 key
-_MERGE_AT = 65_536
-_MAX_CANDIDATES = 256
-_BAND_SALT = (np.arange(BANDS, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+#: LSH over all 128 signature values: 32 bands of 4 rows.  A pair becomes a candidate
+#: with probability 1 - (1 - J**4)**32: 0.56 at Jaccard 0.4, 0.87 at 0.5, 0.99 at 0.6,
+#: so verification at the chosen threshold is reached with high recall while unrelated
+#: texts (J < 0.2) rarely cost a check.
+BANDS = 32
+ROWS = 4  # four uint8 values make one uint32 key
+_MAX_CANDIDATES = 512
+_BAND_SALT = np.random.Generator(np.random.PCG64(32)).integers(0, 2**32, size=BANDS, dtype=np.uint32)
+_NO_SIG: Signature = np.zeros(0, dtype=np.uint8)
 
 
-def band_keys(sig: Signature) -> npt.NDArray[np.uint64]:
+def band_keys(sig: Signature) -> npt.NDArray[np.uint32]:
     """The BANDS LSH keys of one signature.
 
-    A band's four 16-bit values are its key as one uint64 (a free ``view``), XORed with a
+    A band's four 8-bit values are its key as one uint32 (a free ``view``), XORed with a
     per-band constant so equal values in different bands are different keys.  The keys
     only live in memory (restore recomputes them), so native byte order is fine.
     """
-    return np.ascontiguousarray(sig[: BANDS * ROWS]).view(np.uint64) ^ _BAND_SALT
+    return np.ascontiguousarray(sig[: BANDS * ROWS]).view(np.uint32) ^ _BAND_SALT
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,25 +70,30 @@ class Match:
 
 
 class DedupeIndex:
-    """Ids, exact hashes and near-duplicate bands of the articles within retention."""
+    """Ids, exact hashes and near-duplicate bands of the articles within retention.
 
-    def __init__(self, capacity: int = 1024) -> None:
-        self._sigs = np.zeros((capacity, N_PERM), dtype=np.uint16)
-        self._has_sig = np.zeros(capacity, dtype=bool)
-        self._hash = np.zeros(capacity, dtype=np.uint64)
-        self._seen = np.zeros(capacity, dtype=np.float64)
-        self._rev = np.zeros(capacity, dtype=np.int32)
-        self._alive = np.zeros(capacity, dtype=bool)
+    ``keep_urls=False`` drops the original's URL from memory (about 130 bytes per article
+    for typical news URLs); duplicates then name the original by id only.
+    """
+
+    def __init__(self, capacity: int = 1024, *, keep_urls: bool = True) -> None:
+        self.keep_urls = keep_urls
+        self._alloc(capacity)
         self._ids: list[str] = []
         self._urls: list[str | None] = []
         self._n = 0
-        self._by_id: dict[str, int] = {}
-        self._by_hash: dict[int, int] = {}
-        self._keys = np.zeros(0, dtype=np.uint64)
-        self._slots = np.zeros(0, dtype=np.int32)
-        self._delta: dict[int, list[int]] = {}
-        self._delta_size = 0
         self._dead = 0
+        self._by_id: dict[str, int] = {}
+        self._exact = IntMultiMap(np.uint64, flush_at=16_384)
+        self._bands = IntMultiMap(np.uint32)
+
+    def _alloc(self, capacity: int) -> None:
+        self._sigs = np.zeros((capacity, N_PERM), dtype=np.uint8)
+        self._has_sig = np.zeros(capacity, dtype=bool)
+        self._alive = np.zeros(capacity, dtype=bool)
+        self._hash = np.zeros(capacity, dtype=np.uint64)
+        self._seen = np.zeros(capacity, dtype=np.float64)
+        self._rev = np.zeros(capacity, dtype=np.int32)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -97,68 +105,76 @@ class DedupeIndex:
         slot = self._by_id.get(article_id)
         if slot is None:
             return None
-        sig = self._sigs[slot] if self._has_sig[slot] else np.zeros(0, dtype=np.uint16)
         return Entry(
             article_id,
             self._urls[slot],
             int(self._hash[slot]),
             int(self._rev[slot]),
             float(self._seen[slot]),
-            sig,
+            self._sigs[slot].copy() if self._has_sig[slot] else _NO_SIG,
         )
 
     def find_exact(self, hash64: int) -> Match | None:
-        """The article whose normalized text has this hash."""
-        slot = self._by_hash.get(hash64)
-        if slot is None:
+        """The oldest live article whose folded text has this hash."""
+        slots = self._exact.get(np.array([hash64], dtype=np.uint64))
+        if slots.size == 0:
             return None
+        slots = slots[self._alive[slots] & (self._hash[slots] == np.uint64(hash64))]
+        if slots.size == 0:
+            return None
+        slot = int(slots.min())
         return Match(self._ids[slot], self._urls[slot], 1.0)
 
     def find_near(
         self,
         sig: Signature,
         threshold: float,
-        keys: npt.NDArray[np.uint64] | None = None,
+        keys: npt.NDArray[np.uint32] | None = None,
     ) -> Match | None:
-        """The most similar indexed article with estimated Jaccard >= ``threshold``.
+        """The most similar live article with estimated Jaccard >= ``threshold``.
 
-        ``keys`` are ``band_keys(sig)`` when the caller already has them.
+        ``keys`` are ``band_keys(sig)`` when the caller already has them.  Ties go to
+        the oldest article.
         """
-        if sig.size == 0 or self._n == 0:
+        found = self._scored(sig, keys)
+        if found is None:
             return None
-        cands = self._candidates(band_keys(sig) if keys is None else keys)
-        if cands.size == 0:
-            return None
-        cands = cands[self._alive[cands] & self._has_sig[cands]]
-        if cands.size == 0:
-            return None
-        sims = np.count_nonzero(self._sigs[cands] == sig, axis=1) / float(N_PERM)
-        best = int(np.argmax(sims))  # first of the best: the lowest slot, the oldest article
+        cands, sims = found
+        best = int(np.argmax(sims))
         if sims[best] < threshold:
             return None
         slot = int(cands[best])
         return Match(self._ids[slot], self._urls[slot], float(sims[best]))
 
-    def _candidates(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
-        parts: list[npt.NDArray[np.int64]] = []
-        if self._keys.size:
-            lo = np.searchsorted(self._keys, keys, side="left")
-            hi = np.searchsorted(self._keys, keys, side="right")
-            for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-                if b > a:
-                    parts.append(self._slots[a : min(b, a + _MAX_CANDIDATES)].astype(np.int64))
-        if self._delta:
-            for k in keys.tolist():
-                hit = self._delta.get(k)
-                if hit:
-                    parts.append(np.asarray(hit[:_MAX_CANDIDATES], dtype=np.int64))
-        if not parts:
-            return np.zeros(0, dtype=np.int64)
-        return np.unique(np.concatenate(parts))[: _MAX_CANDIDATES * 4]
+    def similar(self, sig: Signature, limit: int = 10) -> list[Match]:
+        """Up to ``limit`` LSH candidates with their estimated Jaccard, most similar first.
+
+        For audits and threshold studies; :meth:`find_near` is the fast path.
+        """
+        found = self._scored(sig, None)
+        if found is None:
+            return []
+        cands, sims = found
+        order = np.argsort(-sims, kind="stable")[:limit]
+        return [Match(self._ids[int(cands[i])], self._urls[int(cands[i])], float(sims[i])) for i in order]
+
+    def _scored(
+        self, sig: Signature, keys: npt.NDArray[np.uint32] | None
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]] | None:
+        if sig.size != N_PERM or self._n == 0:
+            return None
+        cands = self._bands.get(band_keys(sig) if keys is None else keys)
+        if cands.size == 0:
+            return None
+        cands = np.unique(cands)[:_MAX_CANDIDATES]
+        cands = cands[self._alive[cands] & self._has_sig[cands]]
+        if cands.size == 0:
+            return None
+        return cands, jaccard_from_matches(np.count_nonzero(self._sigs[cands] == sig, axis=1))
 
     # -- updates -------------------------------------------------------------------------
 
-    def put(self, entry: Entry, keys: npt.NDArray[np.uint64] | None = None) -> None:
+    def put(self, entry: Entry, keys: npt.NDArray[np.uint32] | None = None) -> None:
         """Insert ``entry`` or replace the entry with the same id (a revision).
 
         ``keys`` are ``band_keys(entry.signature)`` when the caller already has them.
@@ -166,7 +182,10 @@ class DedupeIndex:
         old = self._by_id.get(entry.id)
         if old is not None:
             self._drop_slot(old)
-        slot = self._new_slot()
+        if self._n == self._alive.size:
+            self._grow(max(1024, self._n * 3 // 2))
+        slot = self._n
+        self._n += 1
         has_sig = entry.signature.size == N_PERM
         if has_sig:
             self._sigs[slot] = entry.signature
@@ -176,20 +195,15 @@ class DedupeIndex:
         self._rev[slot] = entry.revision
         self._alive[slot] = True
         self._ids.append(entry.id)
-        self._urls.append(entry.url)
+        self._urls.append(entry.url if self.keep_urls else None)
         self._by_id[entry.id] = slot
-        # First writer keeps an exact hash: the original stays the original.
-        self._by_hash.setdefault(entry.hash64, slot)
+        self._exact.add([entry.hash64], slot)
         if has_sig:
-            for k in (band_keys(entry.signature) if keys is None else keys).tolist():
-                self._delta.setdefault(k, []).append(slot)
-            self._delta_size += BANDS
-            if self._delta_size >= _MERGE_AT:
-                self._merge()
+            self._bands.add((band_keys(entry.signature) if keys is None else keys).tolist(), slot)
 
     def remove(self, article_id: str) -> bool:
         """Forget ``article_id``; returns whether it was present."""
-        slot = self._by_id.pop(article_id, None)
+        slot = self._by_id.get(article_id)
         if slot is None:
             return False
         self._drop_slot(slot)
@@ -202,76 +216,44 @@ class DedupeIndex:
 
     def _drop_slot(self, slot: int) -> None:
         self._alive[slot] = False
-        h = int(self._hash[slot])
-        if self._by_hash.get(h) == slot:
-            del self._by_hash[h]
-        if self._by_id.get(self._ids[slot]) == slot:
-            del self._by_id[self._ids[slot]]
+        del self._by_id[self._ids[slot]]
         self._dead += 1
         if self._dead > 4096 and self._dead * 3 > self._n:
-            self._rebuild()
-
-    def _new_slot(self) -> int:
-        if self._n == self._alive.size:
-            self._grow(max(1024, self._n * 2))
-        self._n += 1
-        return self._n - 1
+            self.compact()
 
     def _grow(self, capacity: int) -> None:
-        def grown(a: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
-            out = np.zeros((capacity, *a.shape[1:]), dtype=a.dtype)
-            out[: self._n] = a[: self._n]
-            return out
+        n = self._n
+        old = (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev)
+        self._alloc(capacity)
+        for new, prev in zip(
+            (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev), old, strict=True
+        ):
+            new[:n] = prev[:n]
 
-        self._sigs = grown(self._sigs)  # type: ignore[assignment]
-        self._has_sig = grown(self._has_sig)  # type: ignore[assignment]
-        self._hash = grown(self._hash)  # type: ignore[assignment]
-        self._seen = grown(self._seen)  # type: ignore[assignment]
-        self._rev = grown(self._rev)  # type: ignore[assignment]
-        self._alive = grown(self._alive)  # type: ignore[assignment]
-
-    def _merge(self) -> None:
-        if not self._delta:
-            return
-        keys = np.fromiter((k for k, v in self._delta.items() for _ in v), dtype=np.uint64, count=self._delta_size)
-        slots = np.fromiter((s for v in self._delta.values() for s in v), dtype=np.int32, count=self._delta_size)
-        order = np.argsort(keys, kind="stable")
-        keys, slots = keys[order], slots[order]
-        pos = np.searchsorted(self._keys, keys, side="right")
-        self._keys = np.insert(self._keys, pos, keys)
-        self._slots = np.insert(self._slots, pos, slots)
-        self._delta = {}
-        self._delta_size = 0
-
-    def _rebuild(self) -> None:
-        """Drop dead slots and stale band entries; renumber the live slots."""
+    def compact(self) -> None:
+        """Drop dead slots and stale map entries; renumber live slots in the same order."""
         live = np.flatnonzero(self._alive[: self._n])
-        capacity = max(1024, live.size * 2)
-        entries = [
-            Entry(
-                self._ids[s],
-                self._urls[s],
-                int(self._hash[s]),
-                int(self._rev[s]),
-                float(self._seen[s]),
-                self._sigs[s].copy() if self._has_sig[s] else np.zeros(0, dtype=np.uint16),
-            )
-            for s in live.tolist()
-        ]
-        hash_owner = {h: self._ids[s] for h, s in self._by_hash.items()}
-        self.__init__(capacity)  # type: ignore[misc]
-        for e in entries:
-            self.put(e)
-        # Keep the original owner of each exact hash, not whichever live entry came first.
-        for h, owner in hash_owner.items():
-            slot = self._by_id.get(owner)
-            if slot is not None:
-                self._by_hash[h] = slot
-        self._merge()
+        arrays = (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev)
+        kept = [a[live] for a in arrays]
+        ids = [self._ids[i] for i in live.tolist()]
+        urls = [self._urls[i] for i in live.tolist()]
+        n = live.size
+        self._alloc(max(1024, n * 3 // 2))
+        for new, prev in zip(
+            (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev), kept, strict=True
+        ):
+            new[:n] = prev
+        self._ids, self._urls, self._n, self._dead = ids, urls, n, 0
+        self._by_id = {aid: i for i, aid in enumerate(ids)}
+        slots = np.arange(n, dtype=np.int32)
+        self._exact.reset(self._hash[:n].copy(), slots)
+        with_sig = np.flatnonzero(self._has_sig[:n]).astype(np.int32)
+        keys = (np.ascontiguousarray(self._sigs[with_sig]).view(np.uint32) ^ _BAND_SALT).ravel()
+        self._bands.reset(keys, np.repeat(with_sig, BANDS))
 
     # -- measurement ---------------------------------------------------------------------
 
     def nbytes_arrays(self) -> int:
-        """Bytes held by the numpy arrays (not the dicts and lists); for benchmarks."""
-        arrays = (self._sigs, self._has_sig, self._hash, self._seen, self._rev, self._alive, self._keys, self._slots)
-        return sum(a.nbytes for a in arrays)
+        """Bytes held by the numpy arrays (not the dict and lists); for benchmarks."""
+        arrays = (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev)
+        return sum(a.nbytes for a in arrays) + self._exact.nbytes + self._bands.nbytes

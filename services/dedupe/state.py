@@ -4,7 +4,7 @@ One record per indexed article id, keyed ``b"u:" + id`` so compaction keeps exac
 latest state of each article; a tombstone (value ``None``) forgets an article when it
 leaves the retention window.  Values carry no article text::
 
-    {"v": 1, "text_hash": "<32 hex>", "signature": "<base64 of 128 x uint16 LE>",
+    {"v": 1, "text_hash": "<32 hex>", "signature": "<base64 of 128 x uint8>",
      "revision": 2, "seen_at": 1437465600.0, "url": "https://..."}
 """
 

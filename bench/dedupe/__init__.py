@@ -1,0 +1,1 @@
+"""Dedupe stage benchmark: ``python -m bench.dedupe.run``."""

@@ -1,0 +1,385 @@
+"""Dedupe benchmark: exact and near-duplicate precision/recall, throughput, memory.
+
+Run: ``.venv/bin/python -m bench.dedupe.run [--quick]``
+
+Sets (read in place from ../shared/data):
+
+- SaudiNewsNet (30,723 Arabic articles): exact-duplicate groups (identical content,
+  across and within outlets); natural near-duplicates (wire stories); 600 synthetic
+  republished copies at three edit levels (:mod:`bench.dedupe.edits`).
+- English (fundus ground truth + Dragnet gold texts): 500 synthetic copies at three levels.
+- ANS stance pairs: paraphrased ("agree") vs contradicting/unrelated headlines.
+
+Baselines measured in the same run: ``exact-only`` (the same handler, near detection
+off) and ``datasketch-default`` (exact hash + ``datasketch.MinHashLSH()`` defaults).
+
+"Correct" for a near-duplicate verdict is detector-independent: the matched article
+shares at least half of the 3-word shingles of the shorter of the two texts with the
+copy's source (exact sets, no MinHash), or is the source itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import random
+import sys
+import time
+import tracemalloc
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from functools import cache
+
+import numpy as np
+
+from bench.dedupe.data import Doc, ans_pairs, english_docs, saudinewsnet
+from bench.dedupe.detectors import DatasketchLSH, Detector, Ours, Verdict
+from bench.dedupe.edits import LEVELS, edit
+from services.dedupe.fingerprint import (
+    MIN_NEAR_TOKENS,
+    fingerprint,
+    minhash,
+    shingle_hashes,
+    similarity,
+)
+from services.dedupe.folding import normalize_text, word_hashes
+from services.dedupe.handler import NEAR_THRESHOLD, DedupeHandler
+from services.dedupe.index import DedupeIndex, Entry
+
+SWEEP = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+
+
+def out(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def stream(det: Detector, docs: Sequence[Doc]) -> tuple[list[Verdict], float]:
+    t = time.perf_counter()
+    verdicts = [det.check(d) for d in docs]
+    return verdicts, time.perf_counter() - t
+
+
+# -- ground truth helpers ----------------------------------------------------------------
+
+
+@cache
+def _shingles(text: str) -> frozenset[int]:
+    return frozenset(shingle_hashes(word_hashes(text)).tolist())
+
+
+def same_story(a: Doc, b: Doc) -> bool:
+    """Detector-independent truth: b shares >= half the shingles of the shorter text."""
+    if a.id == b.id:
+        return True
+    sa, sb = _shingles(a.text), _shingles(b.text)
+    if not sa or not sb:
+        return normalize_text(a.text) == normalize_text(b.text)
+    return len(sa & sb) / min(len(sa), len(sb)) >= 0.5
+
+
+def exact_jaccard(a: str, b: str) -> float:
+    sa, sb = _shingles(a), _shingles(b)
+    return len(sa & sb) / max(1, len(sa | sb))
+
+
+def roots(docs: Sequence[Doc], verdicts: Sequence[Verdict]) -> dict[str, str]:
+    root: dict[str, str] = {}
+    for d, (dup_of, _) in zip(docs, verdicts, strict=True):
+        root[d.id] = root.get(dup_of, dup_of) if dup_of else d.id
+    return root
+
+
+def pr(tp: int, flagged: int, total: int) -> str:
+    p = tp / flagged if flagged else float("nan")
+    r = tp / total if total else float("nan")
+    return f"P={p:.4f} R={r:.4f} (tp={tp} flagged={flagged} n={total})"
+
+
+# -- sections ------------------------------------------------------------------------------
+
+
+def exact_section(snn: list[Doc], runs: dict[str, list[Verdict]]) -> None:
+    out("== Exact duplicates: SaudiNewsNet (groups of identical content) ==")
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(snn):
+        groups[d.text].append(i)
+    multi = [g for g in groups.values() if len(g) > 1]
+    substantive = [g for g in multi if len(snn[g[0]].text.split()) >= MIN_NEAR_TOKENS]
+    out(
+        f"groups: {len(multi)} ({sum(map(len, multi))} articles); with >= {MIN_NEAR_TOKENS} words: "
+        f"{len(substantive)} ({sum(map(len, substantive))} articles); the rest are empty/caption-only bodies"
+    )
+    by_id = {d.id: d for d in snn}
+    for name, verdicts in runs.items():
+        root = roots(snn, verdicts)
+
+        def found(g: list[int], root: dict[str, str] = root, verdicts: list[Verdict] = verdicts) -> bool:
+            first = root[snn[g[0]].id]
+            return all(verdicts[i][0] is not None and root[snn[i].id] == first for i in g[1:])
+
+        members = sum(len(g) - 1 for g in substantive)
+        flagged_members = sum(1 for g in substantive for i in g[1:] if verdicts[i][0] is not None)
+        exact = [(d, by_id[v[0]]) for d, v in zip(snn, verdicts, strict=True) if v[1] == "exact" and v[0]]
+        exact_ok = sum(
+            1
+            for a, b in exact
+            if normalize_text(a.text) == normalize_text(b.text)
+            and (len(a.text.split()) >= MIN_NEAR_TOKENS or normalize_text(a.title) == normalize_text(b.title))
+        )
+        out(
+            f"  {name:20s} groups found {sum(map(found, substantive))}/{len(substantive)} "
+            f"(all {sum(map(found, multi))}/{len(multi)}); copies flagged {flagged_members}/{members}; "
+            f"exact verdicts {len(exact)}, precision {exact_ok / max(1, len(exact)):.4f}"
+        )
+
+
+def make_copies(docs: list[Doc], n: int, lang: str, seed: int) -> dict[str, list[tuple[Doc, Doc]]]:
+    rng = random.Random(seed)
+    pool = [d for d in docs if len(d.text.split()) >= 60]
+    sources = rng.sample(pool, min(n, len(pool)))
+    copies: dict[str, list[tuple[Doc, Doc]]] = {}
+    for level in LEVELS:
+        pairs = []
+        for i, src in enumerate(sources):
+            other = rng.choice(pool)
+            text, title = edit(src.text, src.title, level, lang=lang, rng=rng, other=other.text)
+            cp = Doc(
+                f"{src.id}~{level}", f"https://copy-{level}.example/{lang}/{i}", "copy", title, text, src.fetched_at
+            )
+            pairs.append((src, cp))
+        copies[level] = pairs
+    return copies
+
+
+def near_section(
+    label: str,
+    docs: list[Doc],
+    copies: dict[str, list[tuple[Doc, Doc]]],
+    bases: dict[str, Detector],
+    stats: dict[str, list[float]],
+) -> None:
+    out(f"== Near duplicates: {label} ({len(docs)} originals indexed; copies per level: {len(copies[LEVELS[0]])}) ==")
+    by_id = {d.id: d for d in docs}
+    for name, base in bases.items():
+        cells = []
+        tp_all = fl_all = n_all = 0
+        for level in LEVELS:
+            det: Detector = base.restored() if isinstance(base, Ours) else copy.deepcopy(base)
+            pairs = copies[level]
+            verdicts, _ = stream(det, [cp for _, cp in pairs])
+            tp = fl = 0
+            for (src, _), (dup_of, _) in zip(pairs, verdicts, strict=True):
+                if dup_of is None:
+                    continue
+                fl += 1
+                tp += dup_of in by_id and same_story(src, by_id[dup_of])
+            cells.append(f"{level}: {pr(tp, fl, len(pairs))}")
+            tp_all, fl_all, n_all = tp_all + tp, fl_all + fl, n_all + len(pairs)
+        out(f"  {name:20s} ALL: {pr(tp_all, fl_all, n_all)}")
+        for c in cells:
+            out(f"  {'':20s}   {c}")
+    # Exact Jaccard of copy vs source, to show what each level means.
+    for level in LEVELS:
+        js = [exact_jaccard(s.text, c.text) for s, c in copies[level]]
+        stats.setdefault(level, []).extend(js)
+        out(f"  true Jaccard copy/source, {level}: median {np.median(js):.2f}, 5th pct {np.percentile(js, 5):.2f}")
+
+
+def sweep_section(
+    sets: list[tuple[list[Doc], dict[str, list[tuple[Doc, Doc]]], Ours]],
+    natural: list[tuple[Doc, Doc, float]],
+) -> None:
+    """Decision at each threshold = best LSH candidate if its estimated Jaccard >= t."""
+    out("== Threshold sweep (estimated Jaccard of the best LSH candidate >= t) ==")
+    rows: list[tuple[float, bool]] = []  # (best sim, best is same story) per copy
+    n = 0
+    for docs, copies, base in sets:
+        by_url = {d.url: d for d in docs}
+        index = base.handler.index
+        for level in LEVELS:
+            for src, cp in copies[level]:
+                n += 1
+                sig = fingerprint(cp.text).signature
+                matches = index.similar(sig, limit=1)
+                if not matches:
+                    continue
+                m = matches[0]
+                doc = by_url.get(m.url or "")
+                rows.append((m.similarity, doc is not None and same_story(src, doc)))
+    nat = [(sim, same_story(a, b)) for a, b, sim in natural]
+    out(f"  synthetic copies: {n}; natural near pairs flagged in the corpora at t=0.4: {len(nat)}")
+    out("  t     copies P   copies R   | natural flags  silver P (shared >= 50% shingles)")
+    for t in SWEEP:
+        tp = sum(1 for s, ok in rows if s >= t and ok)
+        fp = sum(1 for s, ok in rows if s >= t and not ok)
+        nflag = [ok for s, ok in nat if s >= t]
+        mark = "  <- NEAR_THRESHOLD" if abs(t - NEAR_THRESHOLD) < 1e-9 else ""
+        out(
+            f"  {t:.2f}  {tp / max(1, tp + fp):.4f}     {tp / max(1, n):.4f}     | {len(nflag):6d}        "
+            f"{sum(nflag) / max(1, len(nflag)):.4f}{mark}"
+        )
+
+
+def natural_pairs(docs: list[Doc], threshold: float = 0.4) -> list[tuple[Doc, Doc, float]]:
+    """Near pairs inside a corpus: each doc vs the best earlier doc (own LSH index)."""
+    h = DedupeHandler(near_threshold=2.0)
+    pairs: list[tuple[Doc, Doc, float]] = []
+    by_url = {d.url: d for d in docs}
+    index: DedupeIndex = h.index
+    for i, d in enumerate(docs):
+        fp = fingerprint(d.text, d.title)
+        if fp.signature.size:
+            best = index.similar(fp.signature, limit=1)
+            if best and best[0].similarity >= threshold and best[0].similarity < 1.0:
+                other = by_url.get(best[0].url or "")
+                if other is not None:
+                    pairs.append((d, other, best[0].similarity))
+        index.put(Entry(d.id, d.url, i, 0, 0.0, fp.signature))
+    return pairs
+
+
+def natural_section(label: str, pairs: list[tuple[Doc, Doc, float]], rng: random.Random) -> None:
+    flagged = [p for p in pairs if p[2] >= NEAR_THRESHOLD]
+    silver = sum(same_story(a, b) for a, b, _ in flagged)
+    cross = sum(a.source != b.source for a, b, _ in flagged)
+    out(
+        f"== Natural near duplicates in {label} at t={NEAR_THRESHOLD}: {len(flagged)} pairs "
+        f"({cross} across outlets); silver precision {silver / max(1, len(flagged)):.4f} =="
+    )
+    low = sorted(flagged, key=lambda p: p[2])[:200]
+    for a, b, sim in rng.sample(low, min(6, len(low))):
+        out(
+            f"  sim {sim:.2f} J {exact_jaccard(a.text, b.text):.2f} | {a.source}: {a.title[:55]} | {b.source}: {b.title[:55]}"
+        )
+
+
+def ans_section() -> None:
+    pairs = ans_pairs()
+    out(f"== ANS headline pairs ({len(pairs)}): same story = 'agree' ==")
+    sims = []
+    for s1, s2, stance in pairs:
+        a = minhash(shingle_hashes(word_hashes(s1), k=1))
+        b = minhash(shingle_hashes(word_hashes(s2), k=1))
+        sims.append((similarity(a, b), stance == "agree", normalize_text(s1) == normalize_text(s2)))
+    pos = sum(1 for _, ok, _ in sims if ok)
+    ex = sum(1 for _, ok, same in sims if same)
+    out(
+        f"  handler (headlines are below {MIN_NEAR_TOKENS} words: exact hash only): "
+        f"{ex} pairs identical after folding, recall {ex / max(1, pos):.4f}"
+    )
+    out("  word-set MinHash on headlines (diagnostic, not used by the handler):")
+    for t in (0.3, 0.5, 0.7, NEAR_THRESHOLD):
+        tp = sum(1 for s, ok, _ in sims if s >= t and ok)
+        fl = sum(1 for s, _, _ in sims if s >= t)
+        fp_dis = sum(1 for (s, ok, _), p in zip(sims, pairs, strict=True) if s >= t and p[2] == "disagree")
+        out(f"    t={t:.2f} {pr(tp, fl, pos)}; flagged 'disagree' pairs {fp_dis}")
+
+
+def throughput_section(snn: list[Doc], timings: dict[str, float]) -> None:
+    out(f"== Throughput (one process; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores) ==")
+    words = np.mean([len(d.text.split()) for d in snn])
+    chars = np.mean([len(d.text) for d in snn])
+    out(f"  SaudiNewsNet stream, {len(snn)} articles, mean {chars:.0f} chars / {words:.0f} words")
+    for name, secs in timings.items():
+        out(f"  {name:28s} {len(snn) / secs:8.0f} checks/s")
+    t = time.perf_counter()
+    for d in snn[:10000]:
+        fingerprint(d.text, d.title)
+    out(f"  {'fingerprint only (ours)':28s} {10000 / (time.perf_counter() - t):8.0f} /s")
+
+
+def _fill_ours(n: int, rng: np.random.Generator) -> DedupeIndex:
+    index = DedupeIndex()
+    sigs = rng.integers(0, 2**8, size=(n, 128), dtype=np.uint8)
+    for i in range(n):
+        aid = f"{i:032x}"
+        url = f"https://www.example-news-site.com/world/middle-east/2025/07/21/article-{i:09d}.html"
+        index.put(Entry(aid, url, int(rng.integers(0, 2**63)), 0, 1.7e9 + i, sigs[i]))
+    return index
+
+
+def memory_section(sizes: Iterable[int]) -> None:
+    out("== Memory of the index (tracemalloc; 32-hex ids, ~80-char URLs, random signatures) ==")
+    rng = np.random.default_rng(7)
+    for n in sizes:
+        tracemalloc.start()
+        t = time.perf_counter()
+        index = _fill_ours(n, rng)
+        cur, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        secs = time.perf_counter() - t
+        out(
+            f"  ours, {n:>9,d} articles: {cur / 2**20:8.1f} MiB = {cur / n * 1e5 / 2**20:6.1f} MiB per 100k "
+            f"(built in {secs:.1f}s under tracemalloc)"
+        )
+        del index
+    n = 100_000
+    tracemalloc.start()
+    lsh = DatasketchLSH()
+    sigs = rng.integers(0, 2**32, size=(n, 128), dtype=np.uint64)
+    from datasketch import MinHash
+
+    for i in range(n):
+        m = MinHash(hashvalues=sigs[i], scheme="affine32")
+        lsh.minhashes[f"{i:032x}"] = m
+        lsh.lsh.insert(f"{i:032x}", m)
+    cur, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    out(f"  datasketch-default, {n:,d}: {cur / 2**20:8.1f} MiB per 100k (MinHash objects + MinHashLSH)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smaller copy sets, no 1M memory run")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    snn = saudinewsnet()
+    eng = english_docs()
+    n_copies = 200 if args.quick else 600
+    out(f"loaded {len(snn)} SaudiNewsNet, {len(eng)} English docs in {time.perf_counter() - t0:.1f}s")
+    out(f"NEAR_THRESHOLD={NEAR_THRESHOLD}")
+
+    dets: dict[str, Detector] = {
+        "ours": Ours(),
+        "exact-only": Ours("exact-only", near_threshold=2.0),
+        "datasketch-default": DatasketchLSH(),
+    }
+    runs: dict[str, list[Verdict]] = {}
+    timings: dict[str, float] = {}
+    for name, det in dets.items():
+        runs[name], timings[name] = stream(det, snn)
+    exact_section(snn, runs)
+
+    ar_copies = make_copies(snn, n_copies, "ar", seed=1)
+    stats: dict[str, list[float]] = {}
+    near_section("SaudiNewsNet Arabic, synthetic copies", snn, ar_copies, dets, stats)
+
+    eng_dets: dict[str, Detector] = {
+        "ours": Ours(),
+        "exact-only": Ours("exact-only", near_threshold=2.0),
+        "datasketch-default": DatasketchLSH(),
+    }
+    for det in eng_dets.values():
+        stream(det, eng)
+    en_copies = make_copies(eng, n_copies * 5 // 6, "en", seed=2)
+    near_section("English (fundus + Dragnet), synthetic copies", eng, en_copies, eng_dets, stats)
+
+    rng = random.Random(3)
+    nat_ar = natural_pairs(snn)
+    nat_en = natural_pairs(eng)
+    natural_section("SaudiNewsNet", nat_ar, rng)
+    natural_section("English", nat_en, rng)
+    ours_ar, ours_en = dets["ours"], eng_dets["ours"]
+    assert isinstance(ours_ar, Ours)
+    assert isinstance(ours_en, Ours)
+    sweep_section([(snn, ar_copies, ours_ar), (eng, en_copies, ours_en)], nat_ar + nat_en)
+    ans_section()
+    throughput_section(snn, {f"handle() {k}": v for k, v in timings.items()})
+    memory_section((100_000,) if args.quick else (100_000, 1_000_000))
+    out(f"total bench time {time.perf_counter() - t0:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

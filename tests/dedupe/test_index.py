@@ -1,0 +1,70 @@
+"""IntMultiMap and DedupeIndex bookkeeping: lookups survive flushes, merges and compaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from services.dedupe.fingerprint import N_PERM
+from services.dedupe.index import DedupeIndex, Entry
+from services.dedupe.multimap import IntMultiMap
+
+
+def test_multimap_matches_a_dict_through_flushes_and_merges() -> None:
+    rng = np.random.default_rng(1)
+    mm = IntMultiMap(np.uint32, flush_at=64)
+    truth: dict[int, list[int]] = defaultdict(list)
+    keys = rng.integers(0, 5000, size=6000, dtype=np.uint32)  # many repeated keys
+    for slot, k in enumerate(keys.tolist()):
+        mm.add([k], slot)
+        truth[k].append(slot)
+    assert len(mm) == keys.size
+    probe = np.arange(0, 5200, dtype=np.uint32)
+    got: dict[int, list[int]] = defaultdict(list)
+    for k in probe.tolist():
+        got[k] = sorted(mm.get(np.array([k], dtype=np.uint32), limit=10_000).tolist())
+    assert all(got[k] == sorted(truth.get(k, [])) for k in probe.tolist())
+    both = mm.get(np.array([keys[0], keys[1]], dtype=np.uint32), limit=10_000)
+    assert sorted(both.tolist()) == sorted(truth[int(keys[0])] + truth[int(keys[1])])
+
+
+def _sig(rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 256, size=N_PERM, dtype=np.uint8)
+
+
+def test_index_finds_after_compaction_and_forgets_removed() -> None:
+    rng = np.random.default_rng(2)
+    index = DedupeIndex()
+    sigs = [_sig(rng) for _ in range(9000)]
+    for i, sig in enumerate(sigs):
+        index.put(Entry(f"id{i}", f"u{i}", i + 1, 0, float(i), sig))
+    for i in range(0, 9000, 2):  # drop half: triggers compaction
+        assert index.remove(f"id{i}")
+    assert len(index) == 4500
+    for i in (1, 4001, 8999):
+        near = index.find_near(sigs[i], 0.9)
+        assert near is not None
+        assert near.id == f"id{i}"
+        exact = index.find_exact(i + 1)
+        assert exact is not None
+        assert exact.id == f"id{i}"
+    assert index.find_near(sigs[0], 0.9) is None
+    assert index.find_exact(1) is None
+    assert index.expired(4000.0) == [f"id{i}" for i in range(1, 4000, 2)]
+
+
+def test_revision_replaces_signature_and_hash() -> None:
+    rng = np.random.default_rng(3)
+    index = DedupeIndex()
+    a, b = _sig(rng), _sig(rng)
+    index.put(Entry("x", "u", 10, 0, 0.0, a))
+    index.put(Entry("x", "u", 20, 1, 5.0, b))
+    entry = index.get("x")
+    assert entry is not None
+    assert (entry.revision, entry.hash64) == (1, 20)
+    assert index.find_exact(10) is None
+    assert index.find_near(a, 0.9) is None
+    hit = index.find_near(b, 0.9)
+    assert hit is not None
+    assert hit.id == "x"
