@@ -155,7 +155,7 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
         g = 2
     elif (
         (named and title_hit)
-        or _has_passage(strong)
+        or _has_passage(strong, long_text=length_k > 3.0)
         or (len(named) >= 4 and share >= 0.25)
         # A short item that names a Syrian place or actor in its lead and no other country.
         or (
@@ -171,11 +171,14 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
     return Relevance(g, score, round(syria, 3), round(top_other, 3))
 
 
-def _has_passage(strong: list[Mention]) -> bool:
-    """Syrian mentions close together: two with a name among them, or three of any kind."""
+def _has_passage(strong: list[Mention], *, long_text: bool) -> bool:
+    """Syrian mentions close together: two with a name among them, or three of any kind.
+
+    In a long article (opinion pieces, round-ups) two mentions are still an aside; it takes three.
+    """
     ms = sorted((m for m in strong if m.field == "text"), key=lambda m: m.start)
     for i, a in enumerate(ms):
         near = [b for b in ms[i + 1 : i + 3] if b.start - a.start <= _PASSAGE_CHARS]
-        if len(near) >= 2 or any((a.kind, b.kind) != ("demonym", "demonym") for b in near):
+        if len(near) >= 2 or (not long_text and any((a.kind, b.kind) != ("demonym", "demonym") for b in near)):
             return True
     return False
