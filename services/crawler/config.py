@@ -52,6 +52,9 @@ class CrawlerSettings(BaseSettings):
 
     per_host_concurrency: int = Field(default=2, description="Requests in flight to one host at once.")
     per_host_min_delay_s: float = Field(default=1.0, description="Minimum time between request starts to one host.")
+    host_backoff_base_s: float = Field(
+        default=1.0, description="First rest of a host after a 429/5xx without Retry-After or a network error."
+    )
     max_crawl_delay_s: float = Field(default=30.0, description="Cap on a robots.txt Crawl-delay we honour.")
     obey_robots: bool = True
     robots_ttl_s: float = Field(default=24 * 3600.0, description="How long a fetched robots.txt stays valid.")

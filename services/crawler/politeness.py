@@ -70,7 +70,7 @@ class HostSlots:
         """Record a failure; the host rests for Retry-After or an exponential back-off."""
         h = self._get(host)
         h.failures += 1
-        expo = min(self.cfg.backoff_max_s, self.cfg.per_host_min_delay_s * 2 ** min(h.failures, 20))
+        expo = min(self.cfg.backoff_max_s, self.cfg.host_backoff_base_s * 2 ** min(h.failures - 1, 20))
         wait = min(self.cfg.backoff_max_s, retry_after_s) if retry_after_s is not None else expo
         h.blocked_until = max(h.blocked_until, time.monotonic() + wait)
         return wait

@@ -333,3 +333,11 @@ async def test_url_change_in_registry_keeps_seen_entries() -> None:
     st = crawler.states["f"]
     assert (st.url, st.etag, st.seen) == ("http://y.test/rss", None, ["k1"])
     await crawler.close()
+
+
+def test_host_backoff_without_retry_after_doubles_to_the_cap() -> None:
+    slots = HostSlots(crawler_cfg(host_backoff_base_s=1.0, backoff_max_s=5.0))
+    waits = [slots.backoff("http://x:80", None) for _ in range(5)]
+    assert waits == [1.0, 2.0, 4.0, 5.0, 5.0]
+    slots.success("http://x:80")
+    assert slots.backoff("http://x:80", None) == 1.0
