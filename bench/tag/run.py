@@ -191,12 +191,22 @@ def bench_relevance(tagger: Tagger, show_errors: bool) -> list[dict[str, str]]:
         "en-re3d": [],
         "ar-test": [],
         "en-test": [],
+        "ar-final": [],
+        "en-final": [],
     }
-    for key, name in (("ar", "saudinewsnet_relevance.tsv"), ("ar-test", "saudinewsnet_relevance_test.tsv")):
+    for key, name in (
+        ("ar", "saudinewsnet_relevance.tsv"),
+        ("ar-test", "saudinewsnet_relevance_test.tsv"),
+        ("ar-final", "saudinewsnet_relevance_final.tsv"),
+    ):
         for url, grade, _sample in load_labels(name):
             a = arts[url]
             items[key].append((url, a.get("title"), a.get("content") or "", int(grade)))
-    for key, name in (("en-own", "english_dev.jsonl"), ("en-test", "english_test.jsonl")):
+    for key, name in (
+        ("en-own", "english_dev.jsonl"),
+        ("en-test", "english_test.jsonl"),
+        ("en-final", "english_final.jsonl"),
+    ):
         for d in english_dev(name):
             items[key].append((str(d["id"]), str(d["title"]), str(d["text"]), int(d["grade"])))  # type: ignore[call-overload]
     re3d = {d.id: d for d in re3d_docs()}
@@ -209,6 +219,8 @@ def bench_relevance(tagger: Tagger, show_errors: bool) -> list[dict[str, str]]:
         "en-re3d": "DEV English re3d documents",
         "ar-test": "CHECK Arabic SaudiNewsNet second sample (labelled before the tagger ran on it; see report)",
         "en-test": "CHECK English own texts (written before the tagger ran on them; see report)",
+        "ar-final": "FINAL Arabic SaudiNewsNet third sample (labelled after rules were frozen, never tuned on)",
+        "en-final": "FINAL English own texts (written after rules were frozen, never tuned on)",
     }
     combined: dict[str, list[tuple[int, int]]] = {"tagger": [], "baseline": []}
     for key, rows in items.items():
