@@ -42,10 +42,13 @@ class Record:
 class Outbox:
     """Batches record groups into transactions; ``flush`` commits what is pending now."""
 
-    def __init__(self, producer: AIOKafkaProducer, kafka: KafkaSettings, interval_s: float) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, kafka: KafkaSettings, interval_s: float, max_records: int = 500
+    ) -> None:
         self._producer = producer
         self._kafka = kafka
         self._interval = interval_s
+        self._max_records = max_records
         self._pending: list[tuple[list[Record], asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -82,43 +85,54 @@ class Outbox:
             await self.flush()
 
     async def flush(self) -> None:
-        """Commit every group queued so far (raises if the transaction fails)."""
+        """Commit every group queued so far (raises if a transaction fails).
+
+        Groups go out in transactions of at most ``max_records`` records (whole groups),
+        so one transaction stays short even when a backlog built up behind a slow one.
+        """
         async with self._lock:
             batch, self._pending = self._pending, []
-            if not batch:
-                return
-            timeout = self._kafka.request_timeout_s * 2
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._producer.begin_transaction()
-                    try:
-                        sends = []
-                        for records, _ in batch:
-                            for r in records:
-                                sends.append(
-                                    await self._producer.send(
-                                        topic_name(self._kafka, r.topic),
-                                        None if r.value is None else encode_json(r.value),
-                                        key=r.key.encode("utf-8"),
-                                        headers=_HEADERS.get(r.topic),
-                                    )
+            while batch:
+                take, size = 0, 0
+                while take < len(batch) and (take == 0 or size + len(batch[take][0]) <= self._max_records):
+                    size += len(batch[take][0])
+                    take += 1
+                await self._commit(batch[:take])
+                batch = batch[take:]
+
+    async def _commit(self, batch: list[tuple[list[Record], asyncio.Future[None]]]) -> None:
+        timeout = self._kafka.request_timeout_s * 2
+        try:
+            async with asyncio.timeout(timeout):
+                await self._producer.begin_transaction()
+                try:
+                    sends = []
+                    for records, _ in batch:
+                        for r in records:
+                            sends.append(
+                                await self._producer.send(
+                                    topic_name(self._kafka, r.topic),
+                                    None if r.value is None else encode_json(r.value),
+                                    key=r.key.encode("utf-8"),
+                                    headers=_HEADERS.get(r.topic),
                                 )
-                        await asyncio.gather(*sends)
-                    except BaseException:
-                        with contextlib.suppress(Exception):
-                            await asyncio.shield(self._producer.abort_transaction())
-                        raise
-                    await self._producer.commit_transaction()
-            except BaseException as exc:
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
-                        fut.exception()  # retrieved here: the committer's failure is reported by its task
-                raise
-            for records, fut in batch:
-                self.committed_records += len(records)
+                            )
+                    await asyncio.gather(*sends)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(self._producer.abort_transaction())
+                    raise
+                await self._producer.commit_transaction()
+        except BaseException as exc:
+            for _, fut in batch:
                 if not fut.done():
-                    fut.set_result(None)
+                    fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+                    fut.exception()  # retrieved here: the committer's failure is reported by its task
+            raise
+        for records, fut in batch:
+            self.committed_records += len(records)
+            if not fut.done():
+                fut.set_result(None)
 
     async def close(self) -> None:
         """Commit what is pending and stop the committer; idempotent."""
