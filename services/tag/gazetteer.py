@@ -84,6 +84,10 @@ class AliasRef:
     context: str = ""
     kind: str = ""
     country: str | None = None
+    # Unambiguous Syrian evidence (supports context-flagged names elsewhere in the article).
+    anchor: bool = False
+    # A place or demonym of another country.
+    foreign_geo: bool = False
 
 
 _ALIAS_FLAGS = re.compile(r"\{([A-Za-z]*)\}$")
@@ -123,12 +127,19 @@ class Gazetteer:
         e = self.entries[entry]
         flags = set(e.flags) | set(extra)
         folded = _SPACES.sub(" ", fold_for_matching(raw)[0]).strip()
-        if _ARABIC.search(folded):
-            ctx = _context(flags, arabic=True)
+        arabic = bool(_ARABIC.search(folded))
+        ctx = _context(flags, arabic=arabic)
+        geo = e.kind in ("place", "demonym")
+        anchor = not ctx and (
+            (geo and e.country == "SY" and not flags & {"w", "x"}) or (e.kind == "actor" and e.scope == "S")
+        )
+        foreign = geo and e.country not in (None, "SY")
+        if arabic:
             prefixes = PREFIXES_ARTICLE if article else PREFIXES
-            self._put(folded, AliasRef(entry, raw, CASE_ANY, prefixes, ctx, e.kind, e.country))
+            self._put(folded, AliasRef(entry, raw, CASE_ANY, prefixes, ctx, e.kind, e.country, anchor, foreign))
             if folded.startswith("ال") and len(folded) > 3:
-                self._put("لل" + folded[2:], AliasRef(entry, raw, CASE_ANY, PREFIXES_LL, ctx, e.kind, e.country))
+                ref = AliasRef(entry, raw, CASE_ANY, PREFIXES_LL, ctx, e.kind, e.country, anchor, foreign)
+                self._put("لل" + folded[2:], ref)
             return
         letters = [c for c in raw if c.isalpha()]
         if letters and all(c.isupper() for c in letters) and len(letters) <= 5:
@@ -137,7 +148,7 @@ class Gazetteer:
             case = CASE_CAPITAL  # proper names: Turkey, not turkey
         else:
             case = CASE_ANY
-        self._put(folded, AliasRef(entry, raw, case, _LATIN_ONLY, _context(flags, arabic=False), e.kind, e.country))
+        self._put(folded, AliasRef(entry, raw, case, _LATIN_ONLY, ctx, e.kind, e.country, anchor, foreign))
 
     def _put(self, key: str, ref: AliasRef) -> None:
         refs = self.aliases.setdefault(key, [])

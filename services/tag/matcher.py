@@ -92,7 +92,16 @@ class Matcher:
                     continue
                 if latin == 2 and identity and not original[start].isupper():
                     continue
-                ok = [r for r in refs if r.case == 0 or _case_ok(r, fld, start, end)]
+                if identity:
+                    surface = original[start:end]
+                    capital = surface != surface.lower()
+                    ok = [
+                        r
+                        for r in refs
+                        if r.case == 0 or (capital if r.case == CASE_CAPITAL else _case_ok(r, fld, start, end))
+                    ]
+                else:
+                    ok = [r for r in refs if r.case == 0 or _case_ok(r, fld, start, end)]
                 if ok:
                     out.append(Candidate(fld, start, end, ok))
                 continue

@@ -21,7 +21,7 @@ import functools
 from collections import Counter
 from typing import Any
 
-from services.tag.gazetteer import AliasRef, Entry, Gazetteer, data_hash, load_gazetteer
+from services.tag.gazetteer import Entry, Gazetteer, data_hash, load_gazetteer
 from services.tag.matcher import Candidate, FoldedField, Matcher, select_longest
 from services.tag.relevance import Mention, grade
 
@@ -135,21 +135,9 @@ class Tagger:
         self.matcher = Matcher(self.gazetteer)
 
     # -- step 2 ---------------------------------------------------------------------
-    def _anchor(self, ref: AliasRef) -> bool:
-        """Unambiguous Syrian evidence: supports context-flagged names elsewhere in the article."""
-        if ref.context or ref.kind == "topic":
-            return False
-        e = self.entries[ref.entry]
-        if ref.kind in ("place", "demonym"):
-            return e.country == "SY" and not e.flags & {"w", "x"}
-        return ref.kind == "actor" and e.scope == "S"
-
     def _filter_context(self, cands: list[Candidate]) -> list[Candidate]:
         anchored = any(
-            not c.glued
-            and any(self._anchor(r) for r in c.refs)
-            and all(r.country in (None, "SY") for r in c.refs if r.kind in ("place", "demonym"))
-            for c in cands
+            not c.glued and any(r.anchor for r in c.refs) and not any(r.foreign_geo for r in c.refs) for c in cands
         )
         kept: list[Candidate] = []
         for c in cands:
@@ -201,7 +189,7 @@ class Tagger:
             for i, c in enumerate(chosen)
             if any(r.country == "SY" and r.kind == "place" for r in c.refs) and self._qualified_abroad(c, chosen, i)
         }
-        for c in chosen:
+        for i, c in enumerate(chosen):
             if abroad and c.field.folded[c.start : c.end] in abroad:
                 c.refs = [r for r in c.refs if not (r.country == "SY" and r.kind in ("place", "demonym"))]
                 if not c.refs:
@@ -217,7 +205,7 @@ class Tagger:
             geo = list(dict.fromkeys(r.entry for r in refs if r.kind in ("place", "demonym")))
             rest = list(dict.fromkeys(r.entry for r in refs if r.kind in ("actor", "topic")))
             if len(geo) > 1:
-                geo = [self._pick(c, geo, doc, chosen)]
+                geo = [self._pick(i, geo, doc, chosen)]
             if geo or rest:
                 out.append((c, [entries[j] for j in (*geo, *rest)]))
         return out, doc
@@ -236,14 +224,21 @@ class Tagger:
             for r in nxt.refs
         )
 
-    def _pick(self, c: Candidate, options: list[int], doc: Counter[str], chosen: list[Candidate]) -> int:
+    def _pick(self, i: int, options: list[int], doc: Counter[str], chosen: list[Candidate]) -> int:
+        c = chosen[i]
         lo, hi = c.start - _CONTEXT, c.end + _CONTEXT
         local: Counter[str] = Counter()
-        for o in chosen:
-            if o is c or o.field is not c.field or o.end < lo or o.start > hi:
-                continue
-            if country := self._country(o):
+        # chosen is in text order and non-overlapping: walk out from i until the window ends.
+        j = i - 1
+        while j >= 0 and chosen[j].field is c.field and chosen[j].end >= lo:
+            if country := self._country(chosen[j]):
                 local[country] += 1
+            j -= 1
+        j = i + 1
+        while j < len(chosen) and chosen[j].field is c.field and chosen[j].start <= hi:
+            if country := self._country(chosen[j]):
+                local[country] += 1
+            j += 1
 
         def score(i: int) -> tuple[float, int]:
             e = self.entries[i]
