@@ -225,7 +225,7 @@ async def read_dead_letters(
     return out, bad
 
 
-_VARIABLE = re.compile(r"https?://\S+|\b[0-9a-f]{12,}\b|\d+(\.\d+)?")
+_VARIABLE = re.compile(r"https?://\S+|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\b[0-9a-f]{12,}\b|\d+(?:\.\d+)?")
 
 
 def reason_pattern(reason: str) -> str:

@@ -183,7 +183,6 @@ async def _count_small_lags(
     for tp, (stage, _start) in small.items():
         if await consumer.position(tp) >= ends[tp]:
             lag[stage][tp.partition] = counts[tp]
-    consumer.unsubscribe()
 
 
 async def _last_records(settings: Settings, logical: str, per_partition: int, timeout_s: float) -> list[dict[str, Any]]:
@@ -261,7 +260,7 @@ def _rate(now: ServiceStatus | None, before: ServiceStatus | None, dt: float, me
 def _stages_table(st: PipelineStatus, prev: PipelineStatus | None) -> Table:
     t = Table(title="Stages", title_justify="left", expand=True)
     for col in ("stage", "input", "ready", "in", "ok", "dropped", "dead", "out", "in rate", "lag (by partition)"):
-        t.add_column(col, justify="right" if col in ("in", "ok", "dropped", "dead", "out") else "left")
+        t.add_column(col, justify="right" if col in ("in", "ok", "dropped", "dead", "out") else "left", no_wrap=True)
     dt = st.at - prev.at if prev else 0.0
     crawler = st.services.get("crawler")
     if crawler is not None:
@@ -279,10 +278,19 @@ def _stages_table(st: PipelineStatus, prev: PipelineStatus | None) -> Table:
             str(int(s.total("newsingest_stage_items_total", stage=g, outcome=o))) if s and s.samples else "-"
         )
         total_in = str(int(svc.total("newsingest_stage_items_total", stage=stage))) if svc and svc.samples else "-"
-        out = str(int(svc.total("newsingest_stage_outputs_total", stage=stage))) if svc and svc.samples else "-"
+        out = (
+            str(int(sum(v for (n, lab), v in svc.samples.items() if n == "newsingest_stage_outputs_total"
+                        and ("stage", stage) in lab and not dict(lab).get("topic", "").endswith(".state"))))
+            if svc and svc.samples
+            else "-"
+        )  # fmt: skip
         lag = st.lag.get(stage, {})
-        lag_text = Text(f"{sum(lag.values())}  ", style="bold red" if sum(lag.values()) > 100 else "green")
-        lag_text.append(" ".join(f"p{p}:{n}" for p, n in sorted(lag.items())), style="dim")
+        behind = {p: n for p, n in sorted(lag.items()) if n}
+        lag_text = Text(str(sum(lag.values())), style="bold red" if sum(lag.values()) > 100 else "green")
+        lag_text.append(
+            "  " + " ".join(f"p{p}:{n}" for p, n in behind.items()) if behind else f"  ({len(lag)} partitions)",
+            style="dim",
+        )
         t.add_row(
             stage, topic, _ready(svc), total_in, items("ok"), items("dropped"), items("dead_letter"), out,
             _rate(svc, before, dt, "newsingest_stage_items_total", stage=stage), lag_text,
@@ -369,8 +377,10 @@ def _dead_table(st: PipelineStatus) -> Table:
 
 def _syria_table(st: PipelineStatus) -> Table:
     t = Table(title="Last Syria items", title_justify="left", expand=True)
-    for col in ("tagged", "source", "grade", "title"):
-        t.add_column(col, overflow="ellipsis", no_wrap=True)
+    t.add_column("tagged", no_wrap=True, min_width=19)
+    t.add_column("source", no_wrap=True, min_width=12)
+    t.add_column("grade", no_wrap=True, justify="right")
+    t.add_column("title", overflow="ellipsis", no_wrap=True, ratio=1)
     for a in st.syria:
         syria = (a.get("tags") or {}).get("syria") or {}
         t.add_row(
