@@ -59,8 +59,17 @@ async def test_producers_and_consumers_carry_the_security_settings(sasl_ssl_env:
         assert inner._ssl_context is not None
 
 
-def test_only_the_kafka_module_constructs_clients() -> None:
-    """Every Kafka client is built in services/runtime/kafka.py, so no client can miss the security settings."""
+def _passes_security_kwargs(call: ast.Call) -> bool:
+    return any(
+        kw.arg is None
+        and isinstance(kw.value, ast.Call)
+        and getattr(kw.value.func, "id", getattr(kw.value.func, "attr", "")) == "security_kwargs"
+        for kw in call.keywords
+    )
+
+
+def test_every_client_is_built_with_the_security_settings() -> None:
+    """Clients come from services/runtime/kafka.py, or are given ``**security_kwargs(...)`` where built."""
     offenders = []
     for path in sorted((REPO / "services").rglob("*.py")):
         if path == REPO / "services" / "runtime" / "kafka.py":
@@ -69,6 +78,6 @@ def test_only_the_kafka_module_constructs_clients() -> None:
             if isinstance(node, ast.Call):
                 fn = node.func
                 name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
-                if name in _CLIENT_CLASSES:
+                if name in _CLIENT_CLASSES and not _passes_security_kwargs(node):
                     offenders.append(f"{path.relative_to(REPO)}:{node.lineno} {name}(...)")
     assert offenders == []
