@@ -75,7 +75,9 @@ class CrawlerSettings(BaseSettings):
         default=50, description="Consecutive failures of any kind after which a feed is disabled."
     )
     entry_max_attempts: int = Field(default=5, description="Retriable page failures before an entry is dead-lettered.")
-    seen_max: int = Field(default=2000, description="Entry keys remembered per feed.")
+    seen_max: int = Field(
+        default=1000, description="Entry keys remembered per feed (at least twice the feed document)."
+    )
     max_entries_per_poll: int = Field(default=500, description="New entries fetched from one feed document per poll.")
     max_sitemap_children: int = Field(default=50, description="Child sitemaps followed from one sitemap index.")
 

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 CRAWLER_VERSION = "newsingest-crawler/0.1"
 _CHUNK = 25  # pages per committed group within one poll
+_CHUNK_S = 1.0  # ... or fewer, once the oldest waited this long (slow hosts, overload)
 _PAGE_PARALLEL = 16  # page fetches in flight per poll (hosts still limit themselves)
 _RECENT_MAX = 200_000
 
@@ -272,7 +273,7 @@ class FeedPoller:
                 todo.append((key, e))
         complete = len(todo) <= self.cfg.max_entries_per_poll
         todo = todo[: self.cfg.max_entries_per_poll]
-        found_at = time.monotonic()
+        found_at = group_since = time.monotonic()
         sem = asyncio.Semaphore(_PAGE_PARALLEL)
         group: list[Record] = []
         group_keys: list[str] = list(settled)
@@ -309,7 +310,8 @@ class FeedPoller:
                         group.append(Record("news.deadletter", article_id(e.link or ""), dead_letter(spec, e, outcome)))
                         group_keys.append(key)
                         PAGES.labels("dead_letter").inc()
-                    if len(group) >= _CHUNK:
+                    if len(group) >= _CHUNK or (group and time.monotonic() - group_since >= _CHUNK_S):
+                        group_since = time.monotonic()
                         st.remember(group_keys, cap)
                         self._note_recent(group_keys)
                         self._put(group, st, found_at)
