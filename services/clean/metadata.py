@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 __all__ = ["Metadata", "extract_metadata", "parse_date"]
@@ -57,10 +58,16 @@ _AUTHOR_META = ("author", "article:author", "dc.creator", "parsely-author", "sai
 _SITE_META = ("og:site_name", "application-name", "twitter:site", "publisher")
 _BYLINE_PREFIX = re.compile(r"^\s*(?:by|von|par|por|بقلم|كتب|كتبت|كتبه|إعداد|اعداد|تحرير)\s*[:：]?\s*", re.IGNORECASE)
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|،|;|&|\band\b|\bund\b|\bet\b)\s*")
-_BYLINE_XPATH = (
+# Only consulted when meta tags and JSON-LD say nothing.
+_BYLINE_XPATH = XPath(
     ".//*[@rel='author' or @itemprop='author' or contains(@class,'author') or contains(@class,'byline')"
     " or contains(@class,'writer')][not(self::body) and not(self::html)]"
 )
+_DATE_XPATH = XPath(
+    ".//*[contains(@class,'date') or contains(@class,'time') or contains(@id,'date')]"
+    "[not(self::body) and not(self::html)]"
+)
+_MAX_SCANNED = 10
 
 
 @dataclass
@@ -215,7 +222,7 @@ def _authors(tree: HtmlElement, meta: dict[str, str], ld: list[dict[str, Any]], 
     if not raw:
         raw = [meta[k] for k in _AUTHOR_META if meta.get(k) and not meta[k].startswith("http")][:1]
     if not raw:
-        for el in tree.xpath(_BYLINE_XPATH)[:3]:
+        for el in _BYLINE_XPATH(tree)[:3]:
             text = _clean(el.text_content())
             if 2 < len(text) <= 60:
                 raw.append(text)
@@ -243,10 +250,7 @@ def _published(tree: HtmlElement, meta: dict[str, str], ld: list[dict[str, Any]]
         found = parse_date(el.get("datetime")) or parse_date(el.text_content())
         if found:
             return found
-    for el in tree.xpath(
-        ".//*[contains(@class,'date') or contains(@class,'time') or contains(@id,'date')]"
-        "[not(self::body) and not(self::html)]"
-    )[:10]:
+    for el in _DATE_XPATH(tree)[:_MAX_SCANNED]:
         text = _clean(el.text_content())
         if len(text) <= 80:
             found = parse_date(text)

@@ -1,0 +1,1 @@
+"""Extraction benchmark: trafilatura (baseline) vs our clean-stage extractor."""

@@ -1,0 +1,162 @@
+"""Benchmark: trafilatura (baseline, the installed version) vs our extractor, same run.
+
+Run ``.venv/bin/python -m bench.extract.run [--limit N] [--sets a,b] [--with-fast]``.
+
+For each dataset both extractors see the same raw bytes, one after the other in this
+process; the time is wall-clock over the whole set (decoding, parsing, extraction; for
+ours also metadata and language detection), after a warm-up page.
+
+Metrics:
+- ``trafilatura-eval``: trafilatura's own metric, pooled over all pages: a ``with``
+  snippet found in the output is a true positive, missing a false negative; a
+  ``without`` snippet found is a false positive.
+- other sets: bag-of-words token overlap with the gold main text, precision/recall/F1
+  per page (an empty output scores 0), averaged over pages.
+
+"ours" is scored on what the clean stage publishes, the title line followed by the
+text; "ours text-only" scores the same run's text without the title (trafilatura's
+text output keeps a headline only when it sits in the main content).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import trafilatura
+
+from bench.extract.datasets import DATASETS, Doc, load
+from services.clean.extract import extract_page
+from services.clean.language import warm_up
+from services.errors import NewsIngestError
+
+_TOKEN = re.compile(r"\w+")
+
+
+@dataclass
+class Score:
+    """Precision, recall, F1 and throughput of one extractor on one set."""
+
+    precision: float
+    recall: float
+    f1: float
+    docs_per_s: float
+    empty: int
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def snippet_score(docs: list[Doc], outputs: list[str]) -> tuple[float, float, float]:
+    tp = fn = fp = 0
+    for doc, out in zip(docs, outputs, strict=True):
+        for s in doc.with_:
+            if out and s in out:
+                tp += 1
+            else:
+                fn += 1
+        fp += sum(1 for s in doc.without if out and s in out)
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, _f1(p, r)
+
+
+def token_score(docs: list[Doc], outputs: list[str]) -> tuple[float, float, float]:
+    ps, rs, fs = [], [], []
+    for doc, out in zip(docs, outputs, strict=True):
+        gold = Counter(_TOKEN.findall((doc.gold or "").lower()))
+        if not gold:
+            continue
+        pred = Counter(_TOKEN.findall(out.lower()))
+        common = sum((gold & pred).values())
+        p = common / sum(pred.values()) if pred else 0.0
+        r = common / sum(gold.values())
+        ps.append(p)
+        rs.append(r)
+        fs.append(_f1(p, r))
+    n = len(fs) or 1
+    return sum(ps) / n, sum(rs) / n, sum(fs) / n
+
+
+def run_trafilatura(doc: Doc, fast: bool = False) -> str:
+    try:
+        return trafilatura.extract(doc.body, url=doc.url or None, include_comments=False, fast=fast) or ""
+    except Exception:
+        return ""
+
+
+def run_ours(doc: Doc) -> tuple[str, str]:
+    try:
+        result = extract_page(doc.body, doc.url)
+    except NewsIngestError:
+        return "", ""
+    return f"{result.title}\n{result.text}" if result.title else result.text, result.text
+
+
+def bench_set(name: str, docs: list[Doc], with_fast: bool) -> dict[str, Score]:
+    """Run every extractor on every page, interleaved page by page.
+
+    Interleaving makes the speed ratio fair on a shared machine: a burst of load from
+    other processes slows both extractors alike instead of whichever ran at the time.
+    """
+    scorer = snippet_score if name == "trafilatura-eval" else token_score
+    runners: dict[str, Callable[[Doc], tuple[str, str]]] = {
+        "trafilatura": lambda d: (run_trafilatura(d),) * 2,
+        "ours": run_ours,
+    }
+    if with_fast:
+        runners["trafilatura fast"] = lambda d: (run_trafilatura(d, fast=True),) * 2
+    for fn in runners.values():
+        fn(docs[0])  # warm-up: lazy imports, model loading
+    outputs: dict[str, list[tuple[str, str]]] = {k: [] for k in runners}
+    seconds = dict.fromkeys(runners, 0.0)
+    order = list(runners)
+    for i, doc in enumerate(docs):
+        for key in order if i % 2 == 0 else reversed(order):
+            start = time.perf_counter()
+            outputs[key].append(runners[key](doc))
+            seconds[key] += time.perf_counter() - start
+    scores: dict[str, Score] = {}
+    for key in ("trafilatura", "trafilatura fast", "ours"):
+        if key not in outputs:
+            continue
+        full = [o[0] for o in outputs[key]]
+        speed = len(docs) / seconds[key]
+        scores[key] = Score(*scorer(docs, full), speed, sum(1 for o in outputs[key] if not o[1]))
+        if key == "ours":
+            text_only = [o[1] for o in outputs[key]]
+            scores["ours text-only"] = Score(*scorer(docs, text_only), speed, scores[key].empty)
+    return scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="pages per set (default: all)")
+    parser.add_argument("--sets", default=",".join(DATASETS), help=f"comma-separated, from {', '.join(DATASETS)}")
+    parser.add_argument("--with-fast", action="store_true", help="also run trafilatura with fast=True")
+    args = parser.parse_args(argv)
+    warm_up()
+    print(f"trafilatura {trafilatura.__version__}; limit={args.limit}; {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    print(f"{'set':<17} {'extractor':<17} {'docs':>5} {'P':>6} {'R':>6} {'F1':>6} {'docs/s':>7} {'empty':>5}")
+    for name in args.sets.split(","):
+        docs = load(name, args.limit)
+        scores = bench_set(name, docs, args.with_fast)
+        for extractor, s in scores.items():
+            print(
+                f"{name:<17} {extractor:<17} {len(docs):>5} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f}"
+                f" {s.docs_per_s:7.1f} {s.empty:>5}"
+            )
+        base, ours = scores["trafilatura"], scores["ours"]
+        print(f"{name:<17} ours/baseline: F1 {ours.f1 - base.f1:+.3f}, speed x{ours.docs_per_s / base.docs_per_s:.2f}")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
