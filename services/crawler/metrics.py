@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from services.crawler.errors import RobotsDenied
 from services.errors import NewsIngestError
 from services.runtime.health import HealthServer
+from services.runtime.metrics import READY
 
 if TYPE_CHECKING:
     from services.crawler.config import CrawlerSettings
@@ -174,8 +175,10 @@ async def observe_crawler(settings: Settings, cfg: CrawlerSettings, crawler: Cra
     port = cfg.metrics_port if cfg.metrics_port is not None else settings.stage.http_port
     health = HealthServer(settings.stage.http_host, port, lambda: _ready(crawler))
     await health.start()
+    READY.labels("crawler").set_function(lambda: 1.0 if _ready(crawler)[0] else 0.0)
     try:
         yield health
     finally:
+        READY.labels("crawler").set_function(lambda: 0.0)
         _crawlers.discard(crawler)
         await health.close()
