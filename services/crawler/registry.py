@@ -31,6 +31,7 @@ __all__ = [
     "import_feeds",
     "list_feeds",
     "load_feed_file",
+    "partition_counts",
     "read_table",
     "remove_feed",
 ]
@@ -163,6 +164,17 @@ async def read_table(
                         table[key] = None if rec.value is None else decode_json(rec.value)
                     except RejectedInput:
                         continue
+    finally:
+        await asyncio.wait_for(consumer.stop(), timeout_s)
+
+
+async def partition_counts(kafka: KafkaSettings, *logical: str, timeout_s: float = 30.0) -> dict[str, int]:
+    """Partition count of each logical topic (0 if it does not exist)."""
+    consumer = make_consumer(kafka, group_id=None)
+    await asyncio.wait_for(consumer.start(), timeout_s)
+    try:
+        await asyncio.wait_for(consumer._client.force_metadata_update(), timeout_s)
+        return {t: len(consumer.partitions_for_topic(topic_name(kafka, t)) or ()) for t in logical}
     finally:
         await asyncio.wait_for(consumer.stop(), timeout_s)
 

@@ -31,7 +31,7 @@ from services.crawler.metrics import FEEDS, observe_crawler
 from services.crawler.outbox import Outbox
 from services.crawler.politeness import PoliteFetcher
 from services.crawler.poller import FeedPoller
-from services.crawler.registry import REGISTRY_TOPIC, STATE_TOPIC, FeedSpec, read_table
+from services.crawler.registry import REGISTRY_TOPIC, STATE_TOPIC, FeedSpec, partition_counts, read_table
 from services.crawler.state import FeedState, schedule_failure
 from services.crawler.websub import WebSubServer, subscribe
 from services.errors import NewsIngestError, RejectedInput
@@ -344,12 +344,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         if not assigned:
             return
-        kafka = self.crawler.settings.kafka
-        registry_parts = self.consumer.partitions_for_topic(topic_name(kafka, REGISTRY_TOPIC)) or set()
-        state_parts = self.consumer.partitions_for_topic(topic_name(kafka, STATE_TOPIC))
         parts = sorted(tp.partition for tp in assigned)
-        # Co-partitioned: restore only the assigned partitions; otherwise read all state.
-        same = state_parts is not None and len(state_parts) == len(registry_parts)
+        counts = await partition_counts(self.crawler.settings.kafka, REGISTRY_TOPIC, STATE_TOPIC)
+        # Co-partitioned (same key, same count): restore only the assigned partitions.
+        same = counts[REGISTRY_TOPIC] == counts[STATE_TOPIC]
         await self.crawler.restore(parts if same else None)
         self.crawler.ready_partitions.update(parts)
         # The registry is compacted and never committed: read it whole on every assignment
