@@ -365,8 +365,11 @@ def _blog(page: _Page) -> str:
 
 
 @functools.cache
-def saudinewsnet_articles(limit: int = 200) -> tuple[dict[str, Any], ...]:
-    """The first ``limit`` articles of one SaudiNewsNet day with a title and two paragraphs."""
+def saudinewsnet_articles(limit: int = 200, per_source: int | None = None) -> tuple[dict[str, Any], ...]:
+    """Up to ``limit`` articles of one SaudiNewsNet day with a title and two paragraphs.
+
+    ``per_source`` caps the articles taken from each outlet, to mix their styles.
+    """
     archive = shared_dir() / "data" / "saudinewsnet" / "saudinewsnet-dev.tar.xz"
     with tarfile.open(archive, "r:xz") as tar:
         for member in tar:
@@ -379,9 +382,14 @@ def saudinewsnet_articles(limit: int = 200) -> tuple[dict[str, Any], ...]:
         else:
             raise FileNotFoundError(f"no JSON member in {archive}")
     picked = []
+    taken: dict[str, int] = {}
     for item in items:
         paragraphs = [p.strip() for p in item.get("content", "").split("\n") if p.strip()]
+        source = item.get("source", "")
+        if per_source is not None and taken.get(source, 0) >= per_source:
+            continue
         if item.get("title") and len(paragraphs) >= 2:
+            taken[source] = taken.get(source, 0) + 1
             picked.append({**item, "paragraphs": paragraphs})
         if len(picked) >= limit:
             break
