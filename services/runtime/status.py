@@ -264,26 +264,36 @@ def _stages_table(st: PipelineStatus, prev: PipelineStatus | None) -> Table:
     dt = st.at - prev.at if prev else 0.0
     crawler = st.services.get("crawler")
     if crawler is not None:
-        pages = lambda o: int(crawler.total("newsingest_crawler_pages_total", outcome=o))  # noqa: E731
+        pub, dup, dead = (
+            int(crawler.total("newsingest_crawler_pages_total", outcome=o))
+            for o in ("published", "duplicate", "dead_letter")
+        )
         before = prev.services.get("crawler") if prev else None
         t.add_row(
-            "crawler", "news.feeds", _ready(crawler), str(pages("published") + pages("dead_letter")),
-            str(pages("published")), str(pages("duplicate")), str(pages("dead_letter")), str(pages("published")),
+            "crawler", "news.feeds", _ready(crawler), str(pub + dead), str(pub), str(dup), str(dead), str(pub),
             _rate(crawler, before, dt, "newsingest_crawler_pages_total", outcome="published"), "-",
         )  # fmt: skip
     for stage, topic in STAGES.items():
         svc = st.services.get(stage)
         before = prev.services.get(stage) if prev else None
-        items = lambda o, s=svc, g=stage: (  # noqa: E731
-            str(int(s.total("newsingest_stage_items_total", stage=g, outcome=o))) if s and s.samples else "-"
-        )
-        total_in = str(int(svc.total("newsingest_stage_items_total", stage=stage))) if svc and svc.samples else "-"
-        out = (
-            str(int(sum(v for (n, lab), v in svc.samples.items() if n == "newsingest_stage_outputs_total"
-                        and ("stage", stage) in lab and not dict(lab).get("topic", "").endswith(".state"))))
-            if svc and svc.samples
-            else "-"
-        )  # fmt: skip
+        counts = ["-"] * 5  # in, ok, dropped, dead, out
+        if svc is not None and svc.samples:
+            items = "newsingest_stage_items_total"
+            out = sum(
+                v for (n, lab), v in svc.samples.items()
+                if n == "newsingest_stage_outputs_total" and ("stage", stage) in lab
+                and not dict(lab).get("topic", "").endswith(".state")
+            )  # fmt: skip
+            counts = [
+                str(int(x))
+                for x in (
+                    svc.total(items, stage=stage),
+                    svc.total(items, stage=stage, outcome="ok"),
+                    svc.total(items, stage=stage, outcome="dropped"),
+                    svc.total(items, stage=stage, outcome="dead_letter"),
+                    out,
+                )
+            ]
         lag = st.lag.get(stage, {})
         behind = {p: n for p, n in sorted(lag.items()) if n}
         lag_text = Text(str(sum(lag.values())), style="bold red" if sum(lag.values()) > 100 else "green")
@@ -292,7 +302,7 @@ def _stages_table(st: PipelineStatus, prev: PipelineStatus | None) -> Table:
             style="dim",
         )
         t.add_row(
-            stage, topic, _ready(svc), total_in, items("ok"), items("dropped"), items("dead_letter"), out,
+            stage, topic, _ready(svc), *counts,
             _rate(svc, before, dt, "newsingest_stage_items_total", stage=stage), lag_text,
         )  # fmt: skip
     return t
