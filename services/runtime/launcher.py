@@ -133,8 +133,15 @@ def _pipeline(workdir: Path, real_dir: str | None, console: Console) -> Iterator
         )
         console.print(f"[dim]demo site http://127.0.0.1:{port}/ with {len(feeds)} feeds registered[/]")
 
+        # Each service serves /livez, /readyz and /metrics on a port of its own; `newsingest status` reads this map.
+        health_ports = {name: free_port() for name in SERVICES}
+        (workdir / "services.json").write_text(
+            json.dumps({n: f"http://127.0.0.1:{p}" for n, p in health_ports.items()})
+        )
+
         def spawn(name: str) -> subprocess.Popen[bytes]:
-            return _spawn([py, "-m", "services.cli", "serve", name], workdir / "logs" / f"{name}.log", env)
+            service_env = {**env, "NEWSINGEST_STAGE__HTTP_PORT": str(health_ports[name])}
+            return _spawn([py, "-m", "services.cli", "serve", name], workdir / "logs" / f"{name}.log", service_env)
 
         for name in SERVICES:
             procs[name] = spawn(name)
