@@ -140,13 +140,18 @@ class Tagger:
             not c.glued and any(r.anchor for r in c.refs) and not any(r.foreign_geo for r in c.refs) for c in cands
         )
         kept: list[Candidate] = []
+        has_partial = False
         for c in cands:
+            if not c.glued and not any(r.context for r in c.refs):
+                kept.append(c)  # the common case: nothing to check
+                continue
             refs = []
             trigger: bool | None = None
             for r in c.refs:
                 need = "c" if c.glued and not r.context else r.context
                 if need == "p":
                     refs.append(r)  # decided below, once the whole article is known
+                    has_partial = True
                     continue
                 if need == "t" or (need == "c" and not anchored):
                     if trigger is None:
@@ -157,6 +162,8 @@ class Tagger:
             if refs:
                 c.refs = refs
                 kept.append(c)
+        if not has_partial:
+            return kept
         # A bare surname counts only when the full name is in the article too.
         full = {r.entry for c in kept for r in c.refs if r.context != "p"}
         out: list[Candidate] = []
