@@ -34,6 +34,7 @@ COPY --from=build /opt/newsingest /opt/newsingest
 ENV PATH=/opt/newsingest/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    HOME=/tmp \
     NEWSINGEST_STAGE__HTTP_HOST=0.0.0.0 \
     NEWSINGEST_STAGE__HTTP_PORT=9100
 WORKDIR /tmp
