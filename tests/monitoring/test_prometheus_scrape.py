@@ -99,7 +99,7 @@ async def _site() -> AsyncIterator[Site]:
 
 
 async def test_prometheus_scrapes_the_pipeline(
-    kafka_settings: KafkaSettings, prometheus_bin: str, tmp_path: Path
+    kafka_settings: KafkaSettings, prometheus_bin: str, promtool: str, tmp_path: Path
 ) -> None:
     async with _site() as site:
         site.static("/feed.xml", feed_xml([("seed", site.url("/ar/seed.html"))]), "application/rss+xml")
@@ -139,6 +139,7 @@ async def test_prometheus_scrapes_the_pipeline(
                 pages = 'sum(newsingest_crawler_requests_total{service="crawler",kind="page"})'
                 assert await wait_for(client, prom, pages, fetched_1 + 2) == fetched_1 + 2
                 await _check_key_series(client, prom)
+            await _lint_exposition(client, pipe, promtool)
 
 
 async def _check_health_endpoints(client: httpx.AsyncClient, pipe: Pipeline) -> None:
@@ -188,3 +189,16 @@ async def _check_key_series(client: httpx.AsyncClient, prom: str) -> None:
     assert await scalar(client, prom, 'max(newsingest_crawler_feed_error_streak{feed="gazette"})') == 0
     rules = (await client.get(f"{prom}/api/v1/rules", timeout=5)).json()
     assert sum(len(g["rules"]) for g in rules["data"]["groups"]) == 12
+
+
+async def _lint_exposition(client: httpx.AsyncClient, pipe: Pipeline, promtool: str) -> None:
+    """``promtool check metrics``: naming conventions (units, _total on counters only) on the live output."""
+    for name in pipe.ports:
+        text = (await client.get(pipe.url(name, "/metrics"), timeout=5)).content
+        proc = await asyncio.create_subprocess_exec(
+            promtool, "check", "metrics", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(text), 30)
+        assert proc.returncode == 0, f"{name}: {out.decode()}"
+        assert out.decode().strip() == "", f"{name}: {out.decode()}"
