@@ -18,7 +18,9 @@ keeps the walk over the tree in C, and only the few hits become Python elements.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
+import ahocorasick
 from lxml.etree import XPath, _Element, strip_elements
 from lxml.html import HtmlElement
 
@@ -30,27 +32,34 @@ _KEEP_TAGS = frozenset({"html", "body", "main", "article", "h1"})
 # Class/id words that mark chrome.  Kept to unambiguous ones: "sidebar", "menu",
 # "footer", "tags", "print" also name layout wrappers around the article
 # ("sidebar-and-content-body", "hide-for-print"), which cost recall when pruned.
-_CHROME = re.compile(
-    r"(?:^|[-_\s])(?:breadcrumbs?|share|sharing|sharedaddy|social|socials|related|relatedposts|"
-    r"cookies?|consent|gdpr|newsletter|subscribe|navbar|navigation|nav|comments|disqus|"
-    r"skip-?link)(?:$|[-_\s])",
-    re.IGNORECASE,
-)
+_CHROME_WORDS = ("breadcrumb", "breadcrumbs", "share", "sharing", "sharedaddy", "social", "socials", "related",
+                 "relatedposts", "cookie", "cookies", "consent", "gdpr", "newsletter", "subscribe", "navbar",
+                 "navigation", "nav", "comments", "disqus", "skip-link")  # fmt: skip
 # Bylines and date lines, removed only when short.
-_BYLINE = re.compile(
-    r"(?:^|[-_\s])(?:date|dateline|time|timestamp|author|authors|byline|writer|posted-?on|published|"
-    r"entry-?meta|post-?meta|article-?meta|meta)(?:$|[-_\s])",
-    re.IGNORECASE,
-)
+_BYLINE_WORDS = ("date", "dateline", "time", "timestamp", "author", "authors", "byline", "writer", "posted-on",
+                 "published", "entry-meta", "post-meta", "article-meta", "meta")  # fmt: skip
+_CONTAINER_WORDS = ("article-body", "article-content", "article-text", "story-body", "story-content",
+                    "story-text", "entry-content", "post-content", "post-body", "post-entry", "news-text",
+                    "news-body", "body-text", "articletext", "single-content", "content-body", "main-text",
+                    "td-post-content", "field-body", "text-content")  # fmt: skip
+
+
+def _variants(stem: str) -> list[str]:
+    """``article-body`` -> article-body, article_body, articlebody, article__body."""
+    if "-" not in stem:
+        return [stem]
+    return [stem, stem.replace("-", "_"), stem.replace("-", ""), stem.replace("-", "__")]
+
+
+def _word_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(sorted({v for w in words for v in _variants(w)}, key=len, reverse=True))
+    return re.compile(rf"(?:^|[-_\s])(?:{alternatives})(?:$|[-_\s])", re.IGNORECASE)
+
+
+_CHROME = _word_regex(_CHROME_WORDS)
+_BYLINE = _word_regex(_BYLINE_WORDS)
 # A class that also says "content" or "article" is a wrapper of the article itself.
 _CONTENT = re.compile(r"content|article|entry|post|story|body|text|main", re.IGNORECASE)
-_CONTAINER = re.compile(
-    r"(?:^|[-_\s])(?:article-?body|article_?body|articlebody|article-?content|article_content|article-?text|"
-    r"article__body|article__content|story-?body|story-?content|story-?text|entry-?content|post-?content|"
-    r"post-?body|post-?entry|news-?text|news-?body|newstext|body-?text|articletext|single-?content|"
-    r"content-?body|main-?text|td-post-content|field-?body|text-?content)(?:$|[-_\s])",
-    re.IGNORECASE,
-)
 _ATTRS = XPath(".//@class | .//@id")
 _STRING = XPath("string()")
 _MAX_SHARE = 0.4
@@ -60,6 +69,53 @@ _MIN_CONTAINER_CHARS = 400
 _MIN_CONTAINER_SHARE = 0.15
 _BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "article", "section")
 _LAYOUT_ATTRS = ("width", "height", "align", "valign", "cellpadding", "cellspacing", "border", "colspan")
+
+
+def _automaton(words: dict[str, tuple[str, ...]]) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for kind, stems in words.items():
+        for stem in stems:
+            for variant in _variants(stem):
+                kinds = automaton.get(variant, (len(variant), set()))[1]
+                kinds.add(kind)
+                automaton.add_word(variant, (len(variant), kinds))
+    automaton.make_automaton()
+    return automaton
+
+
+_WORDS = _automaton({"chrome": _CHROME_WORDS, "byline": _BYLINE_WORDS, "container": _CONTAINER_WORDS})
+_SEPARATORS = frozenset("-_ \t\n")
+
+
+def _marked(scope: _Element, *wanted: str) -> list[_Element]:
+    """Elements whose class or id holds a word of the ``wanted`` kinds, in document order.
+
+    The attribute values are joined into one lower-cased string and scanned once by an
+    Aho-Corasick automaton; a hit counts only as a whole word between separators.
+    """
+    values = _ATTRS(scope)
+    if not values:
+        return []
+    starts: list[int] = []
+    pos = 0
+    for value in values:
+        starts.append(pos)
+        pos += len(value) + 1
+    joined = "\n".join(values).lower()
+    size = len(joined)
+    hits: set[int] = set()
+    for end, (length, kinds) in _WORDS.iter(joined):
+        if kinds.isdisjoint(wanted):
+            continue
+        begin = end - length + 1
+        if (begin == 0 or joined[begin - 1] in _SEPARATORS) and (end + 1 == size or joined[end + 1] in _SEPARATORS):
+            hits.add(bisect_right(starts, begin) - 1)
+    found: list[_Element] = []
+    for i in sorted(hits):
+        el = values[i].getparent()
+        if el is not None and (not found or found[-1] is not el):
+            found.append(el)
+    return found
 
 
 def _text_len(el: _Element) -> int:
@@ -105,7 +161,7 @@ def prune_boilerplate(tree: HtmlElement) -> int:
     strip_elements(tree, *_DROP_TAGS, with_tail=False)
     scope = _scope(tree)
     limit = max(_MAX_SHARE * _text_len(scope), _SMALL_CHARS)
-    hits = [a.getparent() for a in _ATTRS(scope) if _CHROME.search(a) or _BYLINE.search(a)]
+    hits = _marked(scope, "chrome", "byline")
     removed: set[_Element] = set()
     for el in [*scope.iter("header"), *hits]:
         if el in removed or any(a in removed for a in el.iterancestors()):
@@ -160,7 +216,7 @@ def main_container(tree: HtmlElement) -> _Element | None:
     candidates = [
         *scope.iterfind(".//*[@itemprop='articleBody']"),
         *scope.iter("article"),
-        *(a.getparent() for a in _ATTRS(scope) if _CONTAINER.search(a)),
+        *_marked(scope, "container"),
     ]
     if not candidates:
         return None
