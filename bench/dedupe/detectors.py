@@ -90,6 +90,8 @@ class DatasketchLSH:
     name = "datasketch-default"
 
     def __init__(self) -> None:
+        #: When set, checks do not index the checked document (evaluating copies).
+        self.frozen = False
         self.lsh = MinHashLSH()
         self.minhashes: dict[str, MinHash] = {}
         self.by_hash: dict[str, str] = {}
@@ -111,6 +113,8 @@ class DatasketchLSH:
             if cands:
                 best = max(cands, key=lambda c: m.jaccard(self.minhashes[c]) if m else 0.0)
                 return best, "near"
+        if self.frozen:
+            return None, None
         self.by_hash[th] = doc.id
         self.by_url[doc.url] = (doc.id, th)
         if m is not None:

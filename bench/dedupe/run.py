@@ -21,9 +21,9 @@ copy's source (exact sets, no MinHash), or is the source itself.
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import random
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 
 import numpy as np
+from datasketch import MinHash
 
 from bench.dedupe.data import Doc, ans_pairs, english_docs, saudinewsnet
 from bench.dedupe.detectors import DatasketchLSH, Detector, Ours, Verdict
@@ -46,6 +47,7 @@ from services.dedupe.fingerprint import (
 from services.dedupe.folding import normalize_text, word_hashes
 from services.dedupe.handler import NEAR_THRESHOLD, DedupeHandler
 from services.dedupe.index import DedupeIndex, Entry
+from services.runtime.handler import Out
 
 SWEEP = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 
@@ -54,10 +56,11 @@ def out(line: str = "") -> None:
     print(line, flush=True)
 
 
-def stream(det: Detector, docs: Sequence[Doc]) -> tuple[list[Verdict], float]:
-    t = time.perf_counter()
+def stream(det: Detector, docs: Sequence[Doc]) -> tuple[list[Verdict], tuple[float, float]]:
+    """Verdicts and (wall seconds, CPU seconds of this process)."""
+    t, c = time.perf_counter(), time.process_time()
     verdicts = [det.check(d) for d in docs]
-    return verdicts, time.perf_counter() - t
+    return verdicts, (time.perf_counter() - t, time.process_time() - c)
 
 
 # -- ground truth helpers ----------------------------------------------------------------
@@ -165,9 +168,15 @@ def near_section(
         cells = []
         tp_all = fl_all = n_all = 0
         for level in LEVELS:
-            det: Detector = base.restored() if isinstance(base, Ours) else copy.deepcopy(base)
+            # Ours: a fresh instance restored from the changelog, as after a restart.
+            # datasketch: the same instance, frozen (copies are only queried).
+            det: Detector = base.restored() if isinstance(base, Ours) else base
+            if isinstance(det, DatasketchLSH):
+                det.frozen = True
             pairs = copies[level]
             verdicts, _ = stream(det, [cp for _, cp in pairs])
+            if isinstance(det, DatasketchLSH):
+                det.frozen = False
             tp = fl = 0
             for (src, _), (dup_of, _) in zip(pairs, verdicts, strict=True):
                 if dup_of is None:
@@ -276,63 +285,115 @@ def ans_section() -> None:
         out(f"    t={t:.2f} {pr(tp, fl, pos)}; flagged 'disagree' pairs {fp_dis}")
 
 
-def throughput_section(snn: list[Doc], timings: dict[str, float]) -> None:
-    out(f"== Throughput (one process; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores) ==")
+def throughput_section(snn: list[Doc], timings: dict[str, tuple[float, float]]) -> None:
+    out(f"== Throughput (one process, one thread; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores) ==")
+    out("  per CPU-second of this process (robust to other load) and per wall-second")
     words = np.mean([len(d.text.split()) for d in snn])
     chars = np.mean([len(d.text) for d in snn])
     out(f"  SaudiNewsNet stream, {len(snn)} articles, mean {chars:.0f} chars / {words:.0f} words")
-    for name, secs in timings.items():
-        out(f"  {name:28s} {len(snn) / secs:8.0f} checks/s")
-    t = time.perf_counter()
+    for name, (wall, cpu) in timings.items():
+        out(f"  {name:30s} {len(snn) / cpu:8.0f} checks/CPU-s {len(snn) / wall:8.0f} checks/wall-s")
+    t, c = time.perf_counter(), time.process_time()
     for d in snn[:10000]:
         fingerprint(d.text, d.title)
-    out(f"  {'fingerprint only (ours)':28s} {10000 / (time.perf_counter() - t):8.0f} /s")
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    out(f"  {'fingerprint only (ours)':30s} {10000 / cpu:8.0f} /CPU-s        {10000 / wall:8.0f} /wall-s")
 
 
-def _fill_ours(n: int, rng: np.random.Generator) -> DedupeIndex:
+def _rss() -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _url(i: int) -> str:
+    return f"https://www.example-news-site.com/world/middle-east/2025/07/21/article-{i:09d}.html"
+
+
+def _fill_ours(sigs: np.ndarray, hashes: np.ndarray) -> DedupeIndex:
     index = DedupeIndex()
-    sigs = rng.integers(0, 2**8, size=(n, 128), dtype=np.uint8)
-    for i in range(n):
-        aid = f"{i:032x}"
-        url = f"https://www.example-news-site.com/world/middle-east/2025/07/21/article-{i:09d}.html"
-        index.put(Entry(aid, url, int(rng.integers(0, 2**63)), 0, 1.7e9 + i, sigs[i]))
+    for i in range(sigs.shape[0]):
+        index.put(Entry(f"{i:032x}", _url(i), int(hashes[i]), 0, 1.7e9 + i, sigs[i]))
     return index
 
 
-def memory_section(sizes: Iterable[int]) -> None:
-    out("== Memory of the index (tracemalloc; 32-hex ids, ~80-char URLs, random signatures) ==")
+def index_size_probe(n: int) -> None:
+    """Build an index of ``n`` synthetic entries; print RSS growth and lookup speed."""
     rng = np.random.default_rng(7)
+    sigs = rng.integers(0, 2**8, size=(n, 128), dtype=np.uint8)
+    hashes = rng.integers(0, 2**63, size=n, dtype=np.uint64)
+    probe = rng.integers(0, 2**8, size=(2000, 128), dtype=np.uint8)
+    r0 = _rss()
+    t = time.process_time()
+    index = _fill_ours(sigs, hashes)
+    secs = time.process_time() - t
+    grown = _rss() - r0
+    step = max(1, n // 2000)
+    t = time.process_time()
+    for q in probe:
+        index.find_near(q, NEAR_THRESHOLD)
+    for i in range(0, n, step):
+        index.find_near(sigs[i], NEAR_THRESHOLD)
+    q_rate = (probe.shape[0] + len(range(0, n, step))) / (time.process_time() - t)
+    out(
+        f"  ours, {n:>9,d} articles: RSS +{grown / 2**20:7.1f} MiB = {grown / n * 1e5 / 2**20:5.1f} MiB per 100k; "
+        f"numpy arrays {index.nbytes_arrays() / 2**20:.1f} MiB; built at {n / secs:.0f} puts/CPU-s; "
+        f"find_near at this size {q_rate:.0f}/CPU-s"
+    )
+
+
+def memory_section(changelog: Sequence[Out], sizes: Iterable[int]) -> None:
+    out("== Memory of the index ==")
+    tracemalloc.start()
+    t = time.process_time()
+    h = DedupeHandler()
+    for rec in changelog:
+        h.restore(rec.key or b"", rec.value)
+    cur, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    n = len(h.index)
+    out(
+        f"  ours, restored from the SaudiNewsNet changelog ({len(changelog)} records, {n} articles): "
+        f"{cur / 2**20:.1f} MiB = {cur / n * 1e5 / 2**20:.1f} MiB per 100k (tracemalloc); "
+        f"restore {len(changelog) / (time.process_time() - t):.0f} records/CPU-s (traced)"
+    )
+    del h
+    out("  synthetic entries (32-hex ids, 84-char URLs, random signatures), each size in a fresh process:")
     for n in sizes:
-        tracemalloc.start()
-        t = time.perf_counter()
-        index = _fill_ours(n, rng)
-        cur, _ = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        secs = time.perf_counter() - t
-        out(
-            f"  ours, {n:>9,d} articles: {cur / 2**20:8.1f} MiB = {cur / n * 1e5 / 2**20:6.1f} MiB per 100k "
-            f"(built in {secs:.1f}s under tracemalloc)"
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.dedupe.run", "--index-size", str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
         )
-        del index
-    n = 100_000
+        out(proc.stdout.rstrip())
+    rng = np.random.default_rng(8)
+    n = 20_000
     tracemalloc.start()
     lsh = DatasketchLSH()
-    sigs = rng.integers(0, 2**32, size=(n, 128), dtype=np.uint64)
-    from datasketch import MinHash
-
+    sigs32 = rng.integers(0, 2**32, size=(n, 128), dtype=np.uint64)
     for i in range(n):
-        m = MinHash(hashvalues=sigs[i], scheme="affine32")
+        m = MinHash(hashvalues=sigs32[i], scheme="affine32")
         lsh.minhashes[f"{i:032x}"] = m
         lsh.lsh.insert(f"{i:032x}", m)
     cur, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    out(f"  datasketch-default, {n:,d}: {cur / 2**20:8.1f} MiB per 100k (MinHash objects + MinHashLSH)")
+    out(
+        f"  datasketch-default, {n:,d} articles: {cur / 2**20:.1f} MiB = {cur / n * 1e5 / 2**20:.1f} MiB per 100k "
+        "(MinHash objects + MinHashLSH; tracemalloc)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smaller copy sets, no 1M memory run")
+    ap.add_argument("--index-size", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.index_size:
+        index_size_probe(args.index_size)
+        return 0
     t0 = time.perf_counter()
     snn = saudinewsnet()
     eng = english_docs()
@@ -346,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         "datasketch-default": DatasketchLSH(),
     }
     runs: dict[str, list[Verdict]] = {}
-    timings: dict[str, float] = {}
+    timings: dict[str, tuple[float, float]] = {}
     for name, det in dets.items():
         runs[name], timings[name] = stream(det, snn)
     exact_section(snn, runs)
@@ -376,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     sweep_section([(snn, ar_copies, ours_ar), (eng, en_copies, ours_en)], nat_ar + nat_en)
     ans_section()
     throughput_section(snn, {f"handle() {k}": v for k, v in timings.items()})
-    memory_section((100_000,) if args.quick else (100_000, 1_000_000))
+    memory_section(ours_ar.changelog, (100_000,) if args.quick else (100_000, 1_000_000))
     out(f"total bench time {time.perf_counter() - t0:.0f}s")
     return 0
 

@@ -183,7 +183,7 @@ class DedupeIndex:
         if old is not None:
             self._drop_slot(old)
         if self._n == self._alive.size:
-            self._grow(max(1024, self._n * 3 // 2))
+            self._grow(max(1024, self._n * 5 // 4))
         slot = self._n
         self._n += 1
         has_sig = entry.signature.size == N_PERM
@@ -238,7 +238,7 @@ class DedupeIndex:
         ids = [self._ids[i] for i in live.tolist()]
         urls = [self._urls[i] for i in live.tolist()]
         n = live.size
-        self._alloc(max(1024, n * 3 // 2))
+        self._alloc(max(1024, n * 5 // 4))
         for new, prev in zip(
             (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev), kept, strict=True
         ):

@@ -9,8 +9,8 @@ numpy arrays (key + int32 slot: 8-12 bytes each), searched with
 - ``_young``: a sorted run receiving the flushes (cheap to rewrite while it is small);
 - ``_main``: the big sorted run, rewritten only when ``_young`` reaches 1/8 of it.
 
-So each entry is copied a bounded number of times on average, and a lookup is two
-binary searches plus a dict probe.  Removal is lazy: callers check what a slot holds
+So each entry is copied a bounded number of times on average, and a lookup is one
+vectorised binary search per run plus a dict probe.  Removal is lazy: callers check what a slot holds
 and rebuild the map (:meth:`reset`) when enough is stale.
 """
 
@@ -21,51 +21,30 @@ import numpy.typing as npt
 
 __all__ = ["IntMultiMap"]
 
-_MAX_BUCKET = 64
 _EMPTY_SLOTS = np.zeros(0, dtype=np.int32)
 
 
 class _Run:
-    """A sorted run of (key, slot) with a radix directory over the keys' top bits.
+    """A sorted run of (key, slot)."""
 
-    ``directory[p]`` is the first index whose key starts with prefix ``p``; a lookup reads
-    one directory cell and one short bucket instead of a ~25-step binary search, whose
-    cache misses dominate at tens of millions of entries.
-    """
-
-    __slots__ = ("directory", "keys", "shift", "slots")
+    __slots__ = ("keys", "slots")
 
     def __init__(self, keys: npt.NDArray[np.unsignedinteger], slots: npt.NDArray[np.int32]) -> None:
         self.keys = keys
         self.slots = slots
-        bits = keys.dtype.itemsize * 8
-        # About four entries per bucket on average.
-        prefix_bits = max(4, min(bits, int(keys.size).bit_length() - 2))
-        self.shift = keys.dtype.type(bits - prefix_bits)
-        counts = np.bincount((keys >> self.shift).astype(np.int64), minlength=1 << prefix_bits)
-        self.directory = np.zeros(counts.size + 1, dtype=np.int32)
-        np.cumsum(counts, out=self.directory[1:])
 
     def get(self, keys: npt.NDArray[np.unsignedinteger], limit: int) -> npt.NDArray[np.int32]:
-        prefix = (keys >> self.shift).astype(np.int64)
-        lo = self.directory[prefix]
-        width = self.directory[prefix + 1] - lo
-        widest = int(width.max())
-        if widest == 0:
+        # Most probes miss: one vectorised binary search and one comparison settle them;
+        # only keys that are present pay for finding the end of their range.
+        lo = np.searchsorted(self.keys, keys, side="left")
+        found = self.keys[np.minimum(lo, self.keys.size - 1)] == keys
+        if not found.any():
             return _EMPTY_SLOTS
-        if widest > _MAX_BUCKET:
-            return self._search(keys, limit)  # skewed keys or a very popular one
-        steps = np.arange(widest, dtype=np.int32)
-        inside = steps < width[:, None]
-        idx = np.where(inside, lo[:, None] + steps, 0)
-        hit = inside & (self.keys[idx] == keys[:, None])
-        return self.slots[idx[hit]]
-
-    def _search(self, keys: npt.NDArray[np.unsignedinteger], limit: int) -> npt.NDArray[np.int32]:
-        lo = np.searchsorted(self.keys, keys, side="left").tolist()
-        hi = np.searchsorted(self.keys, keys, side="right").tolist()
-        parts = [self.slots[a : min(b, a + limit)] for a, b in zip(lo, hi, strict=True) if b > a]
-        return np.concatenate(parts) if parts else _EMPTY_SLOTS
+        lo = lo[found]
+        hi = np.minimum(np.searchsorted(self.keys, keys[found], side="right"), lo + limit)
+        if lo.size == 1:
+            return self.slots[int(lo[0]) : int(hi[0])]
+        return np.concatenate([self.slots[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
 
 
 class IntMultiMap:
@@ -88,7 +67,7 @@ class IntMultiMap:
     @property
     def nbytes(self) -> int:
         """Bytes in the sorted runs (the recent dict is bounded by ``flush_at``)."""
-        return sum(r.keys.nbytes + r.slots.nbytes + r.directory.nbytes for r in (self._main, self._young))
+        return sum(r.keys.nbytes + r.slots.nbytes for r in (self._main, self._young))
 
     def add(self, keys: list[int], slot: int) -> None:
         """Map each of ``keys`` to ``slot``."""
