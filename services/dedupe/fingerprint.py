@@ -93,7 +93,8 @@ def shingle_hashes(words: npt.NDArray[np.uint64], k: int = SHINGLE_WORDS) -> npt
     for j in range(1, k):
         acc += words[j : j + n] * _SHINGLE_MUL[j % len(_SHINGLE_MUL)]
     # Repeated shingles are kept: they do not change a minimum, and sorting costs more.
-    return (acc >> np.uint64(32)).astype(np.uint32)
+    out: npt.NDArray[np.uint32] = (acc >> np.uint64(32)).astype(np.uint32)
+    return out
 
 
 def minhash(shingles: npt.NDArray[np.uint32]) -> Signature:

@@ -90,7 +90,8 @@ def fold_codes(text: str) -> Codes:
     mapped = _table()[codes]
     if int(mapped.max()) == _COMPLEX:
         return _slow(text)
-    return mapped[mapped != _DELETE]
+    kept: Codes = mapped[mapped != _DELETE]
+    return kept
 
 
 def _slow(text: str) -> Codes:

@@ -18,6 +18,7 @@ The index knows nothing about messages or the changelog; :mod:`.handler` does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -221,27 +222,25 @@ class DedupeIndex:
         if self._dead > 4096 and self._dead * 3 > self._n:
             self.compact()
 
+    def _arrays(self) -> tuple[npt.NDArray[Any], ...]:
+        return (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev)
+
     def _grow(self, capacity: int) -> None:
         n = self._n
-        old = (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev)
+        old = self._arrays()
         self._alloc(capacity)
-        for new, prev in zip(
-            (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev), old, strict=True
-        ):
+        for new, prev in zip(self._arrays(), old, strict=True):
             new[:n] = prev[:n]
 
     def compact(self) -> None:
         """Drop dead slots and stale map entries; renumber live slots in the same order."""
         live = np.flatnonzero(self._alive[: self._n])
-        arrays = (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev)
-        kept = [a[live] for a in arrays]
+        kept = [a[live] for a in self._arrays()]
         ids = [self._ids[i] for i in live.tolist()]
         urls = [self._urls[i] for i in live.tolist()]
         n = live.size
         self._alloc(max(1024, n * 5 // 4))
-        for new, prev in zip(
-            (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev), kept, strict=True
-        ):
+        for new, prev in zip(self._arrays(), kept, strict=True):
             new[:n] = prev
         self._ids, self._urls, self._n, self._dead = ids, urls, n, 0
         self._by_id = {aid: i for i, aid in enumerate(ids)}
@@ -255,5 +254,4 @@ class DedupeIndex:
 
     def nbytes_arrays(self) -> int:
         """Bytes held by the numpy arrays (not the dict and lists); for benchmarks."""
-        arrays = (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev)
-        return sum(a.nbytes for a in arrays) + self._exact.nbytes + self._bands.nbytes
+        return sum(a.nbytes for a in self._arrays()) + self._exact.nbytes + self._bands.nbytes
