@@ -7,6 +7,7 @@ import subprocess
 from tests.monitoring.conftest import DEPLOY
 
 PROM = DEPLOY / "prometheus"
+TEST_FILES = ("alerts.test.yml", "alerts.daily.test.yml")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -20,9 +21,9 @@ def test_rules_are_valid(promtool: str) -> None:
 
 
 def test_rule_unit_tests_pass(promtool: str) -> None:
-    res = _run(promtool, "test", "rules", str(PROM / "alerts.test.yml"))
+    res = _run(promtool, "test", "rules", *(str(PROM / name) for name in TEST_FILES))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "SUCCESS" in res.stdout
+    assert res.stdout.count("SUCCESS") == len(TEST_FILES)
 
 
 def test_every_alert_has_a_firing_test() -> None:
@@ -30,9 +31,12 @@ def test_every_alert_has_a_firing_test() -> None:
 
     rules = yaml.safe_load((PROM / "alerts.yml").read_text())
     alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
-    tests = yaml.safe_load((PROM / "alerts.test.yml").read_text())
     fired = {
-        case["alertname"] for t in tests["tests"] for case in t.get("alert_rule_test", []) if case.get("exp_alerts")
+        case["alertname"]
+        for name in TEST_FILES
+        for t in yaml.safe_load((PROM / name).read_text())["tests"]
+        for case in t.get("alert_rule_test", [])
+        if case.get("exp_alerts")
     }
     assert alerts - fired == set(), "alerts without a test in which they fire"
     for g in rules["groups"]:
