@@ -33,7 +33,7 @@ from services.clean.prune import main_container, prune_boilerplate, unwrap_layou
 __all__ = ["DEFAULT_MAX_BYTES", "EXTRACTOR", "Extraction", "extract_page", "extract_text"]
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-FALLBACK_SHARE = 0.15
+FALLBACK_SHARE = 0.1
 MIN_CONTAINER_TEXT = 200
 EXTRACTOR = f"newsingest-clean/1 (trafilatura {trafilatura.__version__})"
 
@@ -82,6 +82,14 @@ def parse_html(text: str) -> HtmlElement:
     if tree is None or len(tree) == 0:
         raise DecodeError("not parseable as HTML")
     return tree
+
+
+def _drop_head(tree: HtmlElement) -> None:
+    """Empty ``<head>`` once metadata is read: trafilatura copies the tree several times."""
+    head = tree.find("head")
+    if head is not None:
+        for child in list(head):
+            head.remove(child)
 
 
 def _key(text: str) -> str:
@@ -202,6 +210,7 @@ def extract_page(
     tree = parse_html(text)
     try:
         meta = extract_metadata(tree, url)
+        _drop_head(tree)
         unwrap_layout_tables(tree)
         prune_boilerplate(tree)
         main = _clean_lines(extract_text(tree, url), meta.title, meta.authors)

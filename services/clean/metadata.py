@@ -174,8 +174,11 @@ def _site_name(meta: dict[str, str], ld: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def _strip_site(title: str, site: str | None) -> str:
-    """Drop a site-name prefix or suffix from a ``<title>``-like string."""
+def _strip_site(title: str, site: str | None, guess: bool = True) -> str:
+    """Drop a site-name prefix or suffix from a ``<title>``-like string.
+
+    Without a known site name, ``guess`` keeps the longest separator-delimited part.
+    """
     parts = [p for p in _TITLE_SEPARATORS.split(title) if p.strip()]
     if len(parts) < 2:
         return title
@@ -184,7 +187,7 @@ def _strip_site(title: str, site: str | None) -> str:
         if len(kept) < len(parts):
             return _clean(" - ".join(kept)) if kept else title
     # Without a known site name the longest part is the headline.
-    return _clean(max(parts, key=len))
+    return _clean(max(parts, key=len)) if guess else title
 
 
 def _title(tree: HtmlElement, meta: dict[str, str], ld: list[dict[str, Any]], site: str | None) -> str | None:
@@ -196,16 +199,14 @@ def _title(tree: HtmlElement, meta: dict[str, str], ld: list[dict[str, Any]], si
         declared = next(
             (_clean(o["headline"]) for o in ld if _is_article(o) and isinstance(o.get("headline"), str)), None
         )
-    # An <h1> that the page's declared title also names is the headline; this rejects
-    # the logo-in-<h1> pattern where the only <h1> is the site name.
+    declared = _strip_site(declared, site, guess=False) if declared else None
+    page_title = _strip_site(page_title, site) if page_title else None
+    # An <h1> that the page's declared title also names is the headline; comparing with
+    # the titles stripped of the site name rejects the logo-in-<h1> pattern.
     for h1 in h1s:
-        if len(h1) >= 8 and any(h1 in t for t in (declared, page_title) if t):
+        if len(h1) >= 8 and any(h1 in t or t in h1 for t in (declared, page_title) if t):
             return h1
-    if declared:
-        return _strip_site(declared, site)
-    if page_title:
-        return _strip_site(page_title, site)
-    return h1s[0] if h1s else None
+    return declared or page_title or (h1s[0] if h1s else None)
 
 
 def _authors(tree: HtmlElement, meta: dict[str, str], ld: list[dict[str, Any]], site: str | None) -> list[str]:
