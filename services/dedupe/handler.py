@@ -21,6 +21,7 @@ replays those records.  Retention runs on event time: the clock is the newest
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -81,8 +82,8 @@ class DedupeHandler:
     """Stateful dedupe handler (implements ``services.runtime.handler.StatefulHandler``).
 
     ``clock`` returns epoch seconds; when given it drives retention and ``detected_at``.
-    Without it the handler uses event time (the newest ``fetched_at`` seen), which keeps
-    decisions reproducible on replay.
+    Without it retention uses event time (the newest ``fetched_at`` seen), which keeps
+    decisions reproducible on replay, and ``detected_at`` comes from ``wall_clock``.
 
     >>> h = DedupeHandler()
     >>> art = {"id": "a" * 32, "url": "https://x.sa/1", "title": "t", "text": "كلمة " * 30,
@@ -103,12 +104,14 @@ class DedupeHandler:
         same_url_threshold: float = SAME_URL_THRESHOLD,
         retention_s: float = RETENTION_S,
         clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] = time.time,
         fingerprinter: Callable[[str, str | None], Fingerprint] = fingerprint,
     ) -> None:
         self.near_threshold = near_threshold
         self.same_url_threshold = same_url_threshold
         self.retention_s = retention_s
         self._clock = clock
+        self._wall_clock = wall_clock
         self._fingerprint = fingerprinter
         self.index = DedupeIndex()
         self._watermark = 0.0
@@ -202,8 +205,7 @@ class DedupeHandler:
         ]
 
     def _duplicate(self, value: dict[str, Any], match: Match, kind: str, basis: str) -> Out:
-        now = self._clock() if self._clock is not None else None
-        detected = _iso(now) if now is not None else datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        detected = _iso(self._clock() if self._clock is not None else self._wall_clock())
         record = {
             "schema_version": 1,
             "id": value["id"],

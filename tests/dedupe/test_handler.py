@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from services.dedupe.errors import InvalidArticle
@@ -177,3 +180,36 @@ def test_retention_emits_tombstones_and_forgets(saudi_days: list[dict[str, Any]]
     assert h.index.get(old["id"]) is not None
     h.restore(tombstones[0].key or b"", None)
     assert h.index.get(old["id"]) is not None
+
+
+def _schema(name: str) -> dict[str, Any]:
+    path = Path(__file__).resolve().parents[2] / "schemas" / name
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_outputs_match_the_message_schemas(saudi_days: list[dict[str, Any]]) -> None:
+    h = DedupeHandler(wall_clock=lambda: 1_437_472_800.0)
+    art = _clean(_long(saudi_days)[0])
+    unique = h.handle(art)[0].value
+    dup = h.handle(dict(art))[0].value
+    jsonschema.validate(unique, _schema("unique_article.schema.json"))
+    jsonschema.validate(dup, _schema("duplicate.schema.json"))
+    assert dup is not None
+    assert dup["detected_at"] == "2015-07-21T10:00:00Z"
+
+
+def test_dedupe_records_cli_contract(saudi_days: list[dict[str, Any]]) -> None:
+    a, b = _long(saudi_days)[:2]
+    recs = [
+        {"id": "r1", "url": "https://X.sa/news/1?utm_source=tw", "title": a["title"], "text": a["content"]},
+        {"id": "r2", "url": "https://x.sa/news/1#comments", "title": a["title"], "text": a["content"]},
+        {"id": "r3", "url": "https://y.sa/copy", "title": "other", "text": a["content"] + " المصدر: واس"},
+        {"id": "r4", "url": "https://y.sa/2", "title": b["title"], "text": b["content"]},
+    ]
+    got = list(dedupe_records(recs))
+    assert got == [
+        {"id": "r1", "duplicate_of": None, "kind": None},
+        {"id": "r2", "duplicate_of": "r1", "kind": "exact"},
+        {"id": "r3", "duplicate_of": "r1", "kind": "near"},
+        {"id": "r4", "duplicate_of": None, "kind": None},
+    ]
