@@ -22,6 +22,8 @@ from services.runtime.handler import Out
 __all__ = ["CleanHandler", "extract_record", "source_of"]
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
+# Servers label downloads text/html often enough that the bytes are sniffed as well.
+_BINARY_MAGIC = (b"%PDF-", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"ID3")
 
 
 def source_of(url: str) -> str:
@@ -36,9 +38,12 @@ def source_of(url: str) -> str:
 
 def _body(value: dict[str, Any]) -> bytes:
     try:
-        return base64.b64decode(value["body_b64"], validate=True)
+        body = base64.b64decode(value["body_b64"], validate=True)
     except (KeyError, TypeError, binascii.Error) as exc:
         raise DecodeError(f"body_b64 missing or not base64: {exc}") from exc
+    if body.startswith(_BINARY_MAGIC):
+        raise NotAnArticle(f"body is a binary file ({body[:4]!r}), not HTML")
+    return body
 
 
 def _check_response(value: dict[str, Any]) -> None:

@@ -56,7 +56,9 @@ _DATE_META = (
 )  # fmt: skip
 _AUTHOR_META = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author", "byl")
 _SITE_META = ("og:site_name", "application-name", "twitter:site", "publisher")
-_BYLINE_PREFIX = re.compile(r"^\s*(?:by|von|par|por|بقلم|كتب|كتبت|كتبه|إعداد|اعداد|تحرير)\s*[:：]?\s*", re.IGNORECASE)
+_BYLINE_PREFIX = re.compile(
+    r"^\s*(?:by|von|par|por|بقلم|كتب|كتبت|كتبه|إعداد|اعداد|تحرير|حوار|تقرير|متابعة)\s*[:：]?\s*", re.IGNORECASE
+)
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|،|;|&|\band\b|\bund\b|\bet\b)\s*")
 # Only consulted when meta tags and JSON-LD say nothing.
 _BYLINE_XPATH = XPath(

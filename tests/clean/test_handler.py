@@ -80,6 +80,7 @@ def test_handler_and_extractor_survive_pickling() -> None:
         ({"content_type": "application/pdf", "headers": {"content-type": "application/pdf"}}, NotAnArticle),
         ({"body_b64": "not base64 !!"}, DecodeError),
         ({"body_b64": ""}, DecodeError),
+        ({"body_b64": base64.b64encode(b"%PDF-1.7 binary").decode()}, NotAnArticle),
     ],
 )
 def test_handler_rejects_bad_input(overrides: dict[str, Any], error: type[RejectedInput]) -> None:
