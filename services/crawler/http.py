@@ -1,9 +1,11 @@
 """The one module that speaks HTTP (nothing else in the project imports httpx or aiohttp's client).
 
-:class:`HttpClient` is the httpx API over a chosen transport (aiohttp by default,
-measured several times faster here; plain httpx as the alternative), or aiohttp's own
-client API ("aiohttp-raw", the cheapest per request; bench/crawl prints all three), with
-the limits a crawler of untrusted sites needs:
+:class:`HttpClient` speaks through one of three transports, chosen by measurement in
+bench/crawl (which prints all three): aiohttp's own client API ("aiohttp-raw", the
+default: about twice the bare request rate of the next, and the best crawl rate), the
+httpx API over aiohttp ("aiohttp"), or plain httpx/httpcore ("httpx", whose connection
+pool degrades badly with hundreds of hosts).  Each has the limits a crawler of
+untrusted sites needs:
 
 - the SSRF guard at connect time (a filtering resolver) and on every redirect hop,
   which this module follows itself;
