@@ -157,19 +157,30 @@ async def _produce_inputs(kafka: KafkaSettings, cfg: ChaosConfig) -> None:
         await producer.stop()
 
 
-async def _count(kafka: KafkaSettings, logical: str, quiet_s: float) -> Counter[str]:
-    """Ids on a topic (read_committed, from the start), reading until nothing new for ``quiet_s``."""
+async def _count(
+    kafka: KafkaSettings, logical: str, quiet_s: float, *, expect: set[str] | None = None, deadline: float = 0.0
+) -> Counter[str]:
+    """Ids on a topic (read_committed, from the start).
+
+    Reads until every id of ``expect`` has arrived (then a few seconds more, to catch
+    duplicates), or nothing new came for ``quiet_s``, or the monotonic ``deadline`` passed.
+    """
     consumer = make_consumer(kafka, logical, group_id=None)
     await consumer.start()
     ids: Counter[str] = Counter()
     try:
         last_new = time.monotonic()
-        while time.monotonic() - last_new < quiet_s:
+        complete_at: float | None = None
+        while time.monotonic() - last_new < quiet_s and (not deadline or time.monotonic() < deadline):
+            if complete_at is not None and time.monotonic() - complete_at > 5:
+                break
             batch = await consumer.getmany(timeout_ms=500, max_records=5000)
             for records in batch.values():
                 for rec in records:
                     ids[decode_json(rec.value).get("id", "?") if logical != "news.deadletter" else str(rec.offset)] += 1
                     last_new = time.monotonic()
+            if expect is not None and complete_at is None and expect <= ids.keys():
+                complete_at = time.monotonic()
     finally:
         await asyncio.wait_for(consumer.stop(), 15)
     return ids
@@ -235,15 +246,11 @@ async def run_chaos(cfg: ChaosConfig, log: Any = print) -> ChaosResult:
                 await asyncio.sleep(rng.uniform(0.0, 1.5))
                 services.start(victim)
             log(f"killed {victim}; progress {await _progress(kafka, cfg.partitions)}/{cfg.n_items}")
-        # Let the pipeline drain.
-        while time.monotonic() - started < cfg.deadline_s:
-            done = await _progress(kafka, cfg.partitions)
-            if done >= cfg.n_items:
-                break
-            await asyncio.sleep(2)
-        ids = await _count(kafka, "news.articles", quiet_s=5)
-        dead = await _count(kafka, "news.deadletter", quiet_s=1)
+        # Let the pipeline drain: read until every input arrived, or nothing new for a
+        # while (longer than a restart and a group rebalance), or the deadline.
         expected = {uuid.UUID(int=i + 1).hex for i in range(cfg.n_items)}
+        ids = await _count(kafka, "news.articles", quiet_s=90, expect=expected, deadline=started + cfg.deadline_s)
+        dead = await _count(kafka, "news.deadletter", quiet_s=1)
         return ChaosResult(
             n_items=cfg.n_items,
             unique_on_articles=len(set(ids) & expected),

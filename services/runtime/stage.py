@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.errors import KafkaError
 
 from services.errors import NewsIngestError
 from services.runtime import metrics
@@ -103,6 +103,7 @@ class StageRunner:
             if offload == "process"
             else None
         )
+        self._factory: Callable[[], Handler] = factory or type(handler)
         self._state_lock = asyncio.Lock()
         self._producer_lock = asyncio.Lock()
         self._caught_up = not isinstance(handler, StatefulHandler)
@@ -313,22 +314,62 @@ class StageRunner:
                     "partition revoked mid-batch; left to its new owner",
                     extra={"stage": self.stage, "partition": tp.partition},
                 )
+                await self._rebuild_state("partition revoked mid-batch")
             except (KafkaError, TimeoutError, NewsIngestError) as exc:
-                # Aborted (the transaction context aborts on error): re-read the batch.
                 metrics.TRANSACTIONS.labels(self.stage, "aborted").inc()
                 log.warning(
-                    "batch aborted, seeking back",
+                    "batch aborted, recovering",
                     extra={"stage": self.stage, "partition": tp.partition, "error": repr(exc)},
                 )
-                self._consumer.seek(tp, records[0].offset)
-                if tp in self._producers and (isinstance(exc, ProducerFenced | TimeoutError) or not _recoverable(exc)):
-                    await _stop_quietly(self._producers.pop(tp))
-                    try:
-                        await self._producer_for(tp)
-                    except (KafkaError, TimeoutError):
-                        log.warning("producer rebuild failed; will retry", extra={"stage": self.stage})
-                await asyncio.sleep(0.5)
+                await self._recover(tp, records[0].offset)
         metrics.BATCHES.labels(self.stage).inc()
+
+    async def _recover(self, tp: TopicPartition, batch_start: int) -> None:
+        """After a failed transaction: fence, resume from what the group really committed.
+
+        The outcome of a transaction whose commit timed out is unknown.  A new producer
+        with the same transactional id finishes or aborts it during ``init_transactions``;
+        only then is the group's committed offset the truth, and the batch is re-read from
+        there (which is ``batch_start`` unless the commit in fact went through).
+        """
+        assert self._consumer is not None
+        old = self._producers.pop(tp, None)
+        if old is not None:
+            await _stop_quietly(old)
+        delay = 0.5
+        while True:
+            try:
+                await self._producer_for(tp)
+                committed = await asyncio.wait_for(self._consumer.committed(tp), self.settings.kafka.request_timeout_s)
+                break
+            except (KafkaError, TimeoutError) as exc:
+                if tp not in self._consumer.assignment():
+                    return  # revoked meanwhile: the new owner resumes it
+                log.warning("recovery waiting for the broker", extra={"stage": self.stage, "error": repr(exc)})
+                self._producers.pop(tp, None)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self._consumer.seek(tp, committed if committed is not None else batch_start)
+        await self._rebuild_state("transaction aborted")
+
+    async def _rebuild_state(self, why: str) -> None:
+        """Drop in-memory state changed by an uncommitted batch and replay the changelog.
+
+        A stateful handler mutates its state while handling; when the batch's transaction
+        does not commit, those changes must go too, or the retried batch would be judged
+        against itself (and, in dedupe, dropped as a duplicate of itself).
+        """
+        if not isinstance(self.handler, StatefulHandler):
+            return
+        log.warning("rebuilding state from the changelog", extra={"stage": self.stage, "why": why})
+        if self._tail_task is not None:
+            self._tail_task.cancel()
+            await asyncio.gather(self._tail_task, return_exceptions=True)
+            self._tail_task = None
+        self._caught_up = False
+        async with self._state_lock:
+            self.handler = self._factory()
+        await self._restore()
 
     def _update_lag(self) -> None:
         assert self._consumer is not None
@@ -394,10 +435,6 @@ class StageRunner:
 
 class _Revoked(Exception):
     """The partition was revoked while its batch was being handled."""
-
-
-def _recoverable(exc: BaseException) -> bool:
-    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
 
 
 async def _stop_quietly(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
