@@ -42,6 +42,7 @@ __all__ = [
     "SAME_URL_THRESHOLD",
     "DedupeHandler",
     "dedupe_records",
+    "fingerprint_article",
 ]
 
 #: Estimated Jaccard of 3-word shingles at or above which two texts are one story.
@@ -76,6 +77,24 @@ def _epoch(value: Any) -> float | None:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _validate(value: dict[str, Any]) -> None:
+    article_id, text = value.get("id"), value.get("text")
+    if not isinstance(article_id, str) or not article_id:
+        raise InvalidArticle("dedupe: article has no string 'id'")
+    if not isinstance(text, str):
+        raise InvalidArticle(f"dedupe: article {article_id} has no string 'text'")
+
+
+def fingerprint_article(value: dict[str, Any]) -> Fingerprint:
+    """The fingerprint :meth:`DedupeHandler.handle` would compute (module-level: picklable).
+
+    Raises :class:`InvalidArticle` for the inputs ``handle`` rejects.
+    """
+    _validate(value)
+    title = value.get("title")
+    return fingerprint(value["text"], title if isinstance(title, str) else None)
 
 
 class DedupeHandler:
@@ -141,22 +160,29 @@ class DedupeHandler:
 
     def handle(self, value: dict[str, Any]) -> Sequence[Out]:
         """Classify one CleanArticle; return its output record and changelog records."""
-        article_id, text = value.get("id"), value.get("text")
-        if not isinstance(article_id, str) or not article_id:
-            raise InvalidArticle("dedupe: article has no string 'id'")
-        if not isinstance(text, str):
-            raise InvalidArticle(f"dedupe: article {article_id} has no string 'text'")
-        title = value.get("title") if isinstance(value.get("title"), str) else None
+        _validate(value)
+        title = value.get("title")
+        return self.handle_fingerprinted(
+            value, self._fingerprint(value["text"], title if isinstance(title, str) else None)
+        )
+
+    def handle_fingerprinted(self, value: dict[str, Any], fp: Fingerprint) -> list[Out]:
+        """:meth:`handle` with the fingerprint already computed by :func:`fingerprint_article`.
+
+        Fingerprinting is most of the CPU cost and needs no state, so a runtime can run
+        :func:`fingerprint_article` for a batch in a process pool and then call this in
+        order; the decisions are the same as :meth:`handle`.
+        """
+        _validate(value)
+        article_id = value["id"]
         # The clean stage already canonicalized; only a record without it needs the work.
         url = value.get("canonical_url")
         if not (isinstance(url, str) and url):
             raw = value.get("url")
             url = canonicalize_url(raw) if isinstance(raw, str) and raw else None
-
         fetched = _epoch(value.get("fetched_at"))
         self._observe(fetched)
         seen_at = fetched if fetched is not None else self._now()
-        fp = self._fingerprint(text, title)
         outs = self._classify(value, article_id, url, fp, seen_at)
         outs.extend(self._sweep())
         return outs

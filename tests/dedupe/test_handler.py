@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 
 from services.dedupe.errors import InvalidArticle
 from services.dedupe.fingerprint import MIN_NEAR_TOKENS
-from services.dedupe.handler import DedupeHandler, dedupe_records
+from services.dedupe.handler import DedupeHandler, dedupe_records, fingerprint_article
 from services.errors import RejectedInput
 from services.runtime.handler import Out, StatefulHandler
 
@@ -213,3 +215,15 @@ def test_dedupe_records_cli_contract(saudi_days: list[dict[str, Any]]) -> None:
         {"id": "r3", "duplicate_of": "r1", "kind": "near"},
         {"id": "r4", "duplicate_of": None, "kind": None},
     ]
+
+
+def test_fingerprints_from_a_process_pool_give_the_same_decisions(saudi_days: list[dict[str, Any]]) -> None:
+    arts = [_clean(a) for a in saudi_days[:400]]
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        fps = list(pool.map(fingerprint_article, arts, chunksize=50))
+    direct, pooled = DedupeHandler(), DedupeHandler()
+    for art, fp in zip(arts, fps, strict=True):
+        a, b = direct.handle(art), pooled.handle_fingerprinted(art, fp)
+        assert [(o.topic, o.key) for o in a] == [(o.topic, o.key) for o in b]
+    with pytest.raises(InvalidArticle):
+        fingerprint_article({"id": "x"})
