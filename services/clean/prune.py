@@ -2,13 +2,13 @@
 
 - :func:`unwrap_layout_tables` turns page-layout tables into ``<div>``s, so the
   extractor scores their cells as blocks instead of keeping every cell as data.
-- :func:`prune_boilerplate` drops unmistakable chrome: scripts, navigation, share
-  bars, cookie notices, breadcrumbs, related-article widgets, bylines and date lines
-  (metadata is read before this pass).  It is deliberately conservative: it never
-  removes the root, ``<body>``, ``<main>``, ``<article>``, anything holding the
-  ``<h1>``, nor an element holding much of the page's text (a wrapper whose class
-  happens to say ``has-sidebar``).  ``aside``/``footer`` are left to trafilatura,
-  which judges them in context (pull quotes and article footers hold article text).
+- :func:`prune_boilerplate` drops unmistakable chrome: scripts and form controls, and
+  elements whose class/id says share bar, cookie notice, breadcrumb, related-article
+  widget, navigation bar, comments, or byline/date line (metadata is read before this
+  pass).  It is deliberately conservative: it never removes the root, ``<body>``,
+  ``<main>``, ``<article>``, anything holding the ``<h1>``, nor an element holding much
+  of the page's text.  ``nav``/``header``/``aside``/``footer`` tags are left to
+  trafilatura, which judges them in context; pruning them here cost recall.
 - :func:`main_container` finds the element the page itself names as the article.
 
 All three scan attribute values as plain strings returned by one XPath call: that
@@ -26,8 +26,10 @@ from lxml.html import HtmlElement
 
 __all__ = ["main_container", "prune_boilerplate", "unwrap_layout_tables"]
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "nav", "button", "select",
-              "textarea", "input", "dialog")  # fmt: skip
+# Never text.  <nav> and <header> are left to trafilatura: stripping them up front
+# cost recall on trafilatura's evaluation set (some sites put article parts in them).
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "button", "select", "textarea", "input",
+              "dialog")  # fmt: skip
 _KEEP_TAGS = frozenset({"html", "body", "main", "article", "h1"})
 # Class/id words that mark chrome.  Kept to unambiguous ones: "sidebar", "menu",
 # "footer", "tags", "print" also name layout wrappers around the article
@@ -148,8 +150,6 @@ def _marks(el: _Element) -> str:
 def _is_chrome(el: _Element, limit: float) -> bool:
     if not isinstance(el.tag, str) or el.tag in _KEEP_TAGS or el.find(".//h1") is not None:
         return False
-    if el.tag == "header":
-        return _text_len(el) < limit
     marks = _marks(el)
     if _CHROME.search(marks) is not None:
         return _CONTENT.search(marks) is None and _text_len(el) < limit
@@ -163,7 +163,7 @@ def prune_boilerplate(tree: HtmlElement) -> int:
     limit = max(_MAX_SHARE * _text_len(scope), _SMALL_CHARS)
     hits = _marked(scope, "chrome", "byline")
     removed: set[_Element] = set()
-    for el in [*scope.iter("header"), *hits]:
+    for el in hits:
         if el in removed or any(a in removed for a in el.iterancestors()):
             continue
         if _is_chrome(el, limit):

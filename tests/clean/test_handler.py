@@ -91,7 +91,7 @@ def test_handler_rejects_bad_input(overrides: dict[str, Any], error: type[Reject
 
 
 def test_page_without_main_text_is_rejected() -> None:
-    body = b"<html><head><title>Empty</title></head><body><nav><a href='/'>Home</a></nav></body></html>"
+    body = b"<html><head><title>Empty</title></head><body><script>app()</script><div> </div></body></html>"
     with pytest.raises(EmptyText):
         CleanHandler().handle(raw_page(body))
 
