@@ -34,6 +34,7 @@ from services.dedupe.fingerprint import Fingerprint, fingerprint, similarity
 from services.dedupe.index import DedupeIndex, Entry, Match, band_keys
 from services.dedupe.state import decode_entry, encode_entry, hash64, state_key
 from services.dedupe.urls import canonicalize_url
+from services.errors import RejectedInput
 from services.runtime.handler import Out
 
 __all__ = [
@@ -289,6 +290,7 @@ def dedupe_records(records: Iterable[dict[str, Any]], handler: DedupeHandler | N
     Input ``{"id", "url", "title", "text"}`` (ids are the caller's); output
     ``{"id", "duplicate_of": <caller id> | None, "kind": "exact" | "near" | None}``.
     A changed text under an already-seen URL is a revision, reported as not a duplicate.
+    A record that cannot be processed (no text) gets an extra ``"error"`` reason.
     """
     handler = handler or DedupeHandler(clock=lambda: 0.0)
     caller_ids: dict[str, str] = {}
@@ -304,7 +306,11 @@ def dedupe_records(records: Iterable[dict[str, Any]], handler: DedupeHandler | N
             "title": rec.get("title"),
             "text": rec.get("text"),
         }
-        outs = handler.handle(article)
+        try:
+            outs = handler.handle(article)
+        except RejectedInput as exc:
+            yield {"id": caller_id, "duplicate_of": None, "kind": None, "error": exc.reason}
+            continue
         first = outs[0]
         if first.topic == DUPLICATES_TOPIC and first.value is not None:
             dup_of = caller_ids.get(first.value["duplicate_of"], first.value["duplicate_of"])

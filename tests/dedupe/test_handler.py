@@ -207,8 +207,10 @@ def test_dedupe_records_cli_contract(saudi_days: list[dict[str, Any]]) -> None:
         {"id": "r2", "url": "https://x.sa/news/1#comments", "title": a["title"], "text": a["content"]},
         {"id": "r3", "url": "https://y.sa/copy", "title": "other", "text": a["content"] + " المصدر: واس"},
         {"id": "r4", "url": "https://y.sa/2", "title": b["title"], "text": b["content"]},
+        {"id": "r5", "url": "https://y.sa/3", "title": "no text"},
     ]
     got = list(dedupe_records(recs))
+    assert "text" in got.pop()["error"]
     assert got == [
         {"id": "r1", "duplicate_of": None, "kind": None},
         {"id": "r2", "duplicate_of": "r1", "kind": "exact"},
