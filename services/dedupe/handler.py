@@ -309,7 +309,8 @@ def dedupe_records(records: Iterable[dict[str, Any]], handler: DedupeHandler | N
         try:
             outs = handler.handle(article)
         except RejectedInput as exc:
-            yield {"id": caller_id, "duplicate_of": None, "kind": None, "error": exc.reason}
+            reason = exc.reason.replace(internal, caller_id)
+            yield {"id": caller_id, "duplicate_of": None, "kind": None, "error": reason}
             continue
         first = outs[0]
         if first.topic == DUPLICATES_TOPIC and first.value is not None:
