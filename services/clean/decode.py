@@ -189,7 +189,7 @@ _ENCODINGS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 _LABELS: dict[str, str] = {}
-for _name, (_codec, _aliases) in _ENCODINGS.items():
+for _name, (_python_codec, _aliases) in _ENCODINGS.items():
     _LABELS[_name] = _name
     for _alias in _aliases:
         _LABELS[_alias] = _name
@@ -369,12 +369,12 @@ def decode_html(body: bytes, http_charset: str | None = None) -> tuple[str, str]
     # A Latin-1 header is usually the server's default, not the author's choice, so an
     # explicit different <meta> declaration is tried first.
     declared = [meta, http] if http == "windows-1252" and meta is not None else [http, meta]
-    for name in declared:
-        if name is not None and _plausible(body, name):
-            return codecs.decode(body, _codec(name), errors="replace"), name
+    for label in declared:
+        if label is not None and _plausible(body, label):
+            return body.decode(_codec(label), errors="replace"), label
 
-    name = _detect(body)
+    detected = _detect(body)
     try:
-        return codecs.decode(body, _codec(name), errors="replace"), name
+        return body.decode(_codec(detected), errors="replace"), detected
     except LookupError as exc:  # pragma: no cover - every table codec exists in CPython
-        raise DecodeError(f"no codec for {name}") from exc
+        raise DecodeError(f"no codec for {detected}") from exc

@@ -195,14 +195,14 @@ def _strip_site(title: str, site: str | None, guess: bool = True) -> str:
 def _title(tree: HtmlElement, meta: dict[str, str], ld: list[dict[str, Any]], site: str | None) -> str | None:
     h1s = [_clean(h.text_content()) for h in tree.iterfind(".//h1")]
     h1s = [h for h in h1s if h and (not site or h.lower() != site.lower())]
-    page_title = _clean(tree.findtext(".//title"))
-    declared = meta.get("og:title") or meta.get("twitter:title")
-    if not declared:
-        declared = next(
+    raw_title = _clean(tree.findtext(".//title"))
+    raw_declared = meta.get("og:title") or meta.get("twitter:title")
+    if not raw_declared:
+        raw_declared = next(
             (_clean(o["headline"]) for o in ld if _is_article(o) and isinstance(o.get("headline"), str)), None
         )
-    declared = _strip_site(declared, site, guess=False) if declared else None
-    page_title = _strip_site(page_title, site) if page_title else None
+    declared = _strip_site(raw_declared, site, guess=False) if raw_declared else None
+    page_title = _strip_site(raw_title, site) if raw_title else None
     # An <h1> that the page's declared title also names is the headline; comparing with
     # the titles stripped of the site name rejects the logo-in-<h1> pattern.
     for h1 in h1s:
