@@ -41,7 +41,7 @@ CRAWLER_VERSION = "newsingest-crawler/0.1"
 _CHUNK = 25  # pages per committed group within one poll
 _CHUNK_S = 1.0  # ... or fewer, once the oldest waited this long (slow hosts, overload)
 _PAGE_PARALLEL = 16  # page fetches in flight per poll (hosts still limit themselves)
-_RECENT_MAX = 200_000
+_RECENT_MAX = 100_000  # ~15 MB: a day of a large crawler instance
 
 
 def entry_key(entry: Entry) -> str | None:

@@ -54,7 +54,7 @@ def _is_tracking(name: str) -> bool:
     return low in _TRACKING_NAMES or low.startswith(_TRACKING_PREFIXES)
 
 
-@functools.lru_cache(maxsize=65536)  # feeds repeat their entries on every poll
+@functools.lru_cache(maxsize=16384)  # feeds repeat their entries on every poll
 def canonical_url(url: str) -> str:
     """A stable form of ``url`` so that trivially different links compare equal.
 
@@ -92,7 +92,7 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def article_id(url: str) -> str:
     """blake2b-128 hex of :func:`canonical_url`: the ``id`` and Kafka key of ``news.raw``."""
     return hashlib.blake2b(canonical_url(url).encode("utf-8"), digest_size=16).hexdigest()
