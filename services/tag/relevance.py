@@ -7,7 +7,9 @@ The grade is computed from the tagger's mentions, not from a second pass over th
   (ISIS, al-Qaeda) and Syria-specific topics (Astana talks) add weight only when there is
   other Syrian evidence: ISIS in Mosul or the Sahel is not Syria news.
 - A mention of Syria inside a list of countries ("Iraq, Syria, Libya and Yemen") is a
-  passing mention and weighs little.
+  passing mention and weighs little; "US operations in Syria" is no list.
+- An aside is not a passage: when every Syrian mention of a longer article sits in one
+  sentence past the lead, and the title says nothing Syrian, the grade is 0.
 - The title and the lead weigh more than the tail; other countries' evidence (places and
   demonyms) competes with Syria's for "primarily about".
 """
@@ -26,12 +28,19 @@ _LIST_GAP = re.compile(
     r"^[\s,،;/&]*(?:(?:and|or|as well as|then|و|ف|أو|او|ثم)\s*)?(?:(?:in|في)\s*)?[\s,،;/&]*$",
     re.IGNORECASE,
 )
+_IN_GAP = re.compile(r"^\s*(?:in|في)\s*$", re.IGNORECASE)
 _RESTATE_GAP = re.compile(r"^\s*(?:,|،|in|في|ب|\(|-)?\s*$", re.IGNORECASE)
 _SPECIFIC_TOPICS = frozenset(
     {"de-escalation-zones", "astana-talks", "geneva-talks", "sochi-talks", "turkish-operations", "raqqa-offensive"}
 )
 _LEAD_CHARS = 400
 _PASSAGE_CHARS = 400
+# A sentence ends at . ! ? or the Arabic question mark followed by a space, or at a line break;
+# "3.5" and "U.S.-led" do not end one.
+_SENTENCE_END = re.compile(r"[.!?؟](?=\s)|\n")
+# Below this many characters of text an article is a news brief, where one sentence on Syria is
+# a Syria-specific fact rather than an aside.
+_ASIDE_MIN_CHARS = 1000
 
 
 @dataclass(slots=True)
@@ -70,7 +79,8 @@ def _is_list_member(i: int, ordered: list[Mention], texts: dict[str, str]) -> bo
             continue
         a, b = (o, m) if j < i else (m, o)
         gap = texts[m.field][a.end : b.start]
-        if len(gap) <= 12 and _LIST_GAP.match(gap):
+        # "US operations in Syria", «القوات الإيرانية في سوريا»: a country in another is no list.
+        if len(gap) <= 12 and _LIST_GAP.match(gap) and not _IN_GAP.match(gap):
             return True
     return False
 
@@ -151,7 +161,9 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
     density = syria / length_k
 
     named = [m for m in strong if m.kind != "demonym"]  # a place, a Syrian actor or a Syrian topic
-    if n_strong >= 2 and named and share >= 0.5 and (title_hit or (lead_hit and density >= 1.5) or density >= 3.0):
+    if not title_hit and _is_aside(strong, text):
+        g = 0
+    elif n_strong >= 2 and named and share >= 0.5 and (title_hit or (lead_hit and density >= 1.5) or density >= 3.0):
         g = 2
     elif (
         (named and title_hit)
@@ -169,6 +181,21 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
         g = 0
     score = round((1.0 - math.exp(-syria / 4.0)) * (0.5 + 0.5 * share), 4)
     return Relevance(g, score, round(syria, 3), round(top_other, 3))
+
+
+def _is_aside(strong: list[Mention], text: str) -> bool:
+    """Every Syrian mention sits in one sentence past the lead of a longer article.
+
+    Opinion pieces and reports about something else touch on Syria in one sentence («كما في
+    سوريا والعراق…», "as the regime in Damascus did"), often several names at once; a whole
+    passage or a lead about Syria is what makes an article substantively Syrian.
+    """
+    if len(text) < _ASIDE_MIN_CHARS:
+        return False
+    ms = sorted((m for m in strong if m.field == "text"), key=lambda m: m.start)
+    if not ms or ms[0].start < _LEAD_CHARS:
+        return False
+    return not any(_SENTENCE_END.search(text, a.end, b.start) for a, b in itertools.pairwise(ms))
 
 
 def _has_passage(strong: list[Mention], *, long_text: bool) -> bool:

@@ -1,0 +1,48 @@
+"""Relevance grades for asides: one sentence on Syria in a longer article about something else."""
+
+from __future__ import annotations
+
+from services.tag.handler import get_tagger
+
+# Our own filler: a column about Saudi retail with no Syrian evidence, about 1,300 characters.
+_FILLER_AR = (
+    "تشهد أسواق التجزئة في المملكة نموا ملحوظا مع اقتراب موسم العودة إلى المدارس، إذ يتوقع التجار "
+    "ارتفاع المبيعات بنسبة كبيرة مقارنة بالعام الماضي. ويقول أصحاب المحلات إن الإقبال يتركز على "
+    "الملابس والقرطاسية والأجهزة الإلكترونية. "
+) * 5
+_FILLER_EN = (
+    "Retail sales in the kingdom are expected to rise ahead of the school season, traders say. "
+    "Shop owners report strong demand for clothes, stationery and laptops, while online orders keep growing. "
+) * 6
+_ASIDE_AR = "ويرى الكاتب أن الأسواق العربية تضررت من الحروب كما حدث في سوريا بعد أن دمر النظام السوري مدينة حلب. "
+_ASIDE_EN = "Markets elsewhere suffered from war, as when the Syrian regime destroyed much of Aleppo. "
+
+
+def _grade(text: str, title: str | None = None) -> int:
+    return int(get_tagger().tag(title, text)["syria"]["grade"])
+
+
+def test_one_sentence_past_the_lead_of_a_long_article_is_an_aside() -> None:
+    assert _grade(_FILLER_AR + _ASIDE_AR + _FILLER_AR[:300], title="موسم العودة إلى المدارس") == 0
+    assert _grade(_FILLER_EN + _ASIDE_EN + _FILLER_EN[:200], title="Back-to-school sales") == 0
+
+
+def test_the_same_sentence_is_a_syrian_fact_in_a_brief_or_a_lead() -> None:
+    assert _grade(_ASIDE_AR + "وقال التجار إن الطلب ما زال ضعيفا.") >= 1
+    assert _grade(_ASIDE_AR + _FILLER_AR) >= 1  # the lead is about Syria
+    assert _grade(_ASIDE_EN + "Traders said demand was still weak.") >= 1
+
+
+def test_two_sentences_on_syria_are_a_passage() -> None:
+    second = "وفي دمشق قال مسؤولون إن الحكومة السورية ستعيد فتح الأسواق القديمة. "
+    assert _grade(_FILLER_AR + _ASIDE_AR + second + _FILLER_AR[:300]) >= 1
+
+
+def test_a_country_in_another_is_not_a_list_of_countries() -> None:
+    # "in" alone between two countries makes no list: US operations in Syria are a Syrian fact.
+    text = (
+        _FILLER_AR + "وانتقد الكاتب عمليات الولايات المتحدة في سورية. ورفضت واشنطن مقترحات لحماية المدنيين في سورية. "
+    )
+    assert _grade(text + _FILLER_AR[:300]) >= 1
+    listed = _FILLER_AR + "وتعاني دول مثل العراق وسورية واليمن من الحروب. " + _FILLER_AR[:300]
+    assert _grade(listed) == 0
