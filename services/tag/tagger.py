@@ -183,7 +183,10 @@ class Tagger:
         return countries.pop() if len(countries) == 1 else None
 
     def _resolve(self, chosen: list[Candidate]) -> tuple[list[tuple[Candidate, list[Entry]]], Counter[str]]:
+        persons = self._person_surnames(chosen)
         chosen = [c for c in chosen if any(r.kind != "stop" for r in c.refs)]
+        if persons:
+            chosen = self._drop_surnames(chosen, persons)
         doc: Counter[str] = Counter()
         for c in chosen:
             if country := self._country(c):
@@ -216,6 +219,27 @@ class Tagger:
             if geo or rest:
                 out.append((c, [entries[j] for j in (*geo, *rest)]))
         return out, doc
+
+    def _person_surnames(self, chosen: list[Candidate]) -> set[str]:
+        """Folded surnames of people named like a Syrian place («سيباستيان سوريا», stop group ``persons``)."""
+        out: set[str] = set()
+        for c in chosen:
+            if any(r.kind == "stop" and self.entries[r.entry].name == "persons" for r in c.refs):
+                out.add(c.field.folded[c.start : c.end].rsplit(" ", 1)[-1])
+        return out
+
+    @staticmethod
+    def _drop_surnames(chosen: list[Candidate], surnames: set[str]) -> list[Candidate]:
+        """One sense per article: once the player Sebastián Soria is named in full, «سوريا» is him."""
+        out: list[Candidate] = []
+        for c in chosen:
+            surface = c.field.folded[c.start : c.end]
+            if surface in surnames or any(surface == p + n for p in _CLITICS for n in surnames):
+                c.refs = [r for r in c.refs if not (r.country == "SY" and r.kind in ("place", "demonym"))]
+                if not c.refs:
+                    continue
+            out.append(c)
+        return out
 
     def _qualified_abroad(self, c: Candidate, chosen: list[Candidate], i: int) -> bool:
         """ "Damascus, Maryland": a Syrian name followed by a comma and a foreign state or country."""

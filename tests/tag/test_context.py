@@ -75,3 +75,20 @@ def test_foreign_homonym_resolved_by_context() -> None:
     assert not _syrian_places(ps)
     sy = _tag("قصفت طائرات النظام السوري مدينة أريحا في ريف إدلب.")
     assert "Ariha" in _syrian_places(sy)
+
+
+def test_person_named_like_syria_holds_for_the_whole_article() -> None:
+    # Our own sports brief: once the striker is named in full, the bare «سوريا» is him.
+    tags = _tag(
+        "أعلن نادي الريان ضم المهاجم سيباستيان سوريا لموسم واحد. وبدأ سوريا مسيرته في الأوروغواي.",
+        title="الريان يضم سوريا",
+    )
+    assert not _syrian_places(tags)
+    assert tags["syria"]["grade"] == 0
+    assert "Syria" in _syrian_places(_tag("وصل وفد نادي الريان إلى سوريا لبحث التعاون."))
+
+
+def test_origin_is_background() -> None:
+    tags = _tag("The Aleppo-born architect won the prize for a library in Oslo.", title="Oslo library wins award")
+    assert tags["syria"]["grade"] == 0
+    assert _tag("قال الطبيب الأمريكي من أصل سوري إن المستشفى سيفتتح في نيويورك.")["syria"]["grade"] == 0
