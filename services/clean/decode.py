@@ -225,6 +225,9 @@ _CHARSET_ATTR_RE = re.compile(rb"""charset\s*=\s*["']?\s*([^\s"'/>;]+)""", re.IG
 _XML_DECL_RE = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']""")
 _HIGH_RUN_RE = re.compile(rb"[\x80-\xff]{4,}")
 _DETECT_BYTES = 200_000
+_UTF8_SEQ_RE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]{1,3}")
+_MIN_UTF8_SEQS = 20
+_UTF8_RATIO = 10
 
 
 def lookup_encoding(label: str | None) -> str | None:
@@ -280,6 +283,17 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
+def _mostly_utf8(body: bytes) -> bool:
+    """Valid UTF-8 but for a few stray bytes (a pasted Latin-1 character, a cut sequence).
+
+    Such a page declared as UTF-8 is UTF-8: a byte-level detector otherwise picks some
+    8-bit code page and garbles every accented letter of the page.
+    """
+    valid = len(_UTF8_SEQ_RE.findall(body))
+    invalid = body.decode("utf-8", errors="replace").count("\ufffd")
+    return valid >= _MIN_UTF8_SEQS and invalid * _UTF8_RATIO <= valid
+
+
 def _has_multibyte(body: bytes) -> bool:
     return not body.isascii()
 
@@ -291,7 +305,7 @@ def _plausible(body: bytes, name: str) -> bool:
     if _control_heavy(body[:8192]):
         return False  # UTF-16/32 bytes under an 8-bit label
     if name == "utf-8":
-        return _is_utf8(body)
+        return _is_utf8(body) or _mostly_utf8(body)
     if _has_multibyte(body) and _is_utf8(body):
         return False
     if name == "windows-1252" and len(_HIGH_RUN_RE.findall(body, 0, _DETECT_BYTES)) >= 8:

@@ -103,3 +103,18 @@ def test_bom_wins_over_everything() -> None:
 )  # fmt: skip
 def test_whatwg_labels(label: str | None, name: str | None) -> None:
     assert lookup_encoding(label) == name
+
+
+def test_declared_utf8_with_a_few_stray_bytes_stays_utf8() -> None:
+    words = "Grüße aus Köln, schön und süß. " * 5
+    body = f'<html><head><meta charset="utf-8"></head><body><p>{words}</p>'.encode() + b"<p>caf\xe9</p></body></html>"
+    text, name = decode_html(body)
+    assert name == "utf-8"
+    assert "Grüße aus Köln" in text
+
+
+def test_declared_utf8_that_is_latin1_is_detected() -> None:
+    body = '<html><head><meta charset="utf-8"></head><body><p>Grüße aus Köln, schön.</p></body></html>'
+    text, name = decode_html(body.encode("latin-1"))
+    assert name != "utf-8"
+    assert "Grüße aus Köln" in text
