@@ -26,7 +26,7 @@ LANGUAGES = (
     Language.DANISH, Language.CZECH, Language.ROMANIAN, Language.HUNGARIAN, Language.FINNISH,
 )  # fmt: skip
 
-_PREFIX_CHARS = 600
+_PREFIX_CHARS = 300
 _MIN_LETTERS = 20
 _LETTERS = re.compile(r"[^\W\d_]")
 
