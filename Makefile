@@ -33,8 +33,9 @@ run: $(STAMP) kafka-jars
 	$(BIN)/newsingest run $(if $(REAL_DIR),--real-dir $(REAL_DIR))
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff check services tests bench docs deploy
 	$(BIN)/ruff format --check services tests bench
+	$(BIN)/mypy services
 
 clean-venv:
 	rm -rf $(VENV)

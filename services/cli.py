@@ -59,7 +59,8 @@ def _per_record(path: str | None, fn: Callable[[dict[str, Any]], dict[str, Any]]
     from services.errors import NewsIngestError
 
     failures = 0
-    for n, rec, err in _read_jsonl(path):
+    for n, rec, read_error in _read_jsonl(path):
+        err = read_error
         if rec is not None:
             try:
                 _write(fn(rec))

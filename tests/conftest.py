@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,7 +46,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def kafka_settings(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
+async def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
     """Settings with a topic prefix unique to this test, all topics created."""
     from services.runtime.kafka import ensure_topics
 
@@ -54,4 +54,4 @@ async def kafka_settings(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
         bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.", partitions=2, request_timeout_s=15
     )
     await ensure_topics(settings)
-    yield settings
+    return settings

@@ -36,7 +36,33 @@ from services.runtime.kafka import decode_json, encode_json, ensure_topics, make
 __all__ = ["ChaosConfig", "ChaosResult", "run_chaos", "synthetic_page"]
 
 STAGES = ("clean", "dedupe", "tag")
-_SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ba", "de", "fi", "gu", "ha", "je", "ko", "la", "mu", "na", "po", "ri", "se", "tu", "ve", "wa", "zo"]
+_SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "sa",
+    "ti",
+    "vo",
+    "ba",
+    "de",
+    "fi",
+    "gu",
+    "ha",
+    "je",
+    "ko",
+    "la",
+    "mu",
+    "na",
+    "po",
+    "ri",
+    "se",
+    "tu",
+    "ve",
+    "wa",
+    "zo",
+]
 
 
 def _vocabulary(rng: random.Random, size: int = 4000) -> list[str]:
