@@ -15,7 +15,6 @@ enforces the time limit by killing the worker).
 from __future__ import annotations
 
 import re
-from copy import deepcopy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,12 +28,11 @@ from services.clean.decode import decode_html
 from services.clean.errors import DecodeError, ExtractionFailed, ExtractionTooLarge
 from services.clean.language import detect_language
 from services.clean.metadata import extract_metadata, parse_date
-from services.clean.prune import main_container, prune_boilerplate, unwrap_layout_tables
+from services.clean.prune import prune_boilerplate, unwrap_layout_tables
 
 __all__ = ["DEFAULT_MAX_BYTES", "EXTRACTOR", "Extraction", "extract_page", "extract_text"]
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-MIN_CONTAINER_TEXT = 200
 EXTRACTOR = f"newsingest-clean/1 (trafilatura {trafilatura.__version__})"
 
 _PARSER = etree.HTMLParser(
@@ -163,30 +161,15 @@ def _trafilatura_text(tree: HtmlElement, url: str | None) -> str:
     return str(getattr(doc, "text", None) or "") if doc is not None else ""
 
 
-def _standalone(element: HtmlElement) -> HtmlElement:
-    page = lxml.html.document_fromstring(b"<html><body></body></html>", parser=_PARSER)
-    body = page.find("body")
-    if body is None:  # pragma: no cover - lxml always builds the body above
-        return element
-    body.append(deepcopy(element))
-    return page
-
-
 def extract_text(tree: HtmlElement, url: str | None = None) -> str:
     """Main text of an already parsed (and pruned) page; paragraphs separated by ``\\n``.
 
     trafilatura's full cascade (its own extraction compared with readability and
-    jusText) runs on the element the page names as its article (``articleBody``,
-    ``entry-content``...) when that holds at least 40% of the page's text, else on the whole
-    pruned page.  Measured on ``bench.extract``: fast mode, and narrowing to containers
-    holding only a small share of the text, cost recall (intro paragraphs, lists and
-    footnotes outside the container); the comparisons are cheap on a subtree.
+    jusText) runs on the whole pruned page.  Measured on ``bench.extract`` (all pages):
+    fast mode, and narrowing to the element the page names as its article
+    (``articleBody``, ``entry-content``...), each cost recall (intro paragraphs, lists
+    and footnotes outside the container) on some sets.
     """
-    container = main_container(tree)
-    if container is not None:
-        text = _trafilatura_text(_standalone(container), url)
-        if len(text) >= MIN_CONTAINER_TEXT:
-            return text
     return _trafilatura_text(tree, url)
 
 

@@ -68,8 +68,7 @@ _MAX_SHARE = 0.4
 _SMALL_CHARS = 300
 _BYLINE_MAX_CHARS = 120
 _MIN_CONTAINER_CHARS = 400
-# Below this share, narrowing to the container cost recall on bench.extract.
-_MIN_CONTAINER_SHARE = 0.4
+_MIN_CONTAINER_SHARE = 0.15
 _BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "article", "section")
 _LAYOUT_ATTRS = ("width", "height", "align", "valign", "cellpadding", "cellspacing", "border", "colspan")
 
