@@ -173,6 +173,34 @@ def extract_text(tree: HtmlElement, url: str | None = None) -> str:
     return _trafilatura_text(tree, url)
 
 
+# A link label longer than this is a headline link, which can also be an article's line.
+_LABEL_WORDS = 4
+
+
+def _link_labels(tree: Any) -> set[str]:
+    """Short link labels of the page (menu items, section names), whitespace-folded."""
+    labels = set()
+    for a in tree.iter("a"):
+        label = " ".join(a.text_content().split())
+        if label and len(label.split()) <= _LABEL_WORDS:
+            labels.add(label)
+    return labels
+
+
+def _strip_link_edges(main: str, labels: set[str]) -> str:
+    """Drop lines at either end of the text that are just a link label.
+
+    On short pages trafilatura keeps a menu item ("Home") next to the article; a whole
+    text of link labels is a menu rescued from a page with no article, so it empties.
+    """
+    lines = [line for line in main.splitlines() if line.strip()]
+    while lines and " ".join(lines[0].split()) in labels:
+        lines.pop(0)
+    while lines and " ".join(lines[-1].split()) in labels:
+        lines.pop()
+    return "\n".join(lines)
+
+
 def extract_page(
     body: bytes,
     url: str,
@@ -194,12 +222,14 @@ def extract_page(
     tree = parse_html(text)
     try:
         meta = extract_metadata(tree, url)
+        labels = _link_labels(tree)
         _drop_head(tree)
         unwrap_layout_tables(tree)
         prune_boilerplate(tree)
         main = _clean_lines(extract_text(tree, url), meta.title, meta.authors)
     except RecursionError as exc:  # lxml on absurdly deep trees
         raise ExtractionFailed("page too deeply nested") from exc
+    main = _strip_link_edges(main, labels)
     return Extraction(
         title=meta.title,
         text=main,

@@ -118,3 +118,26 @@ def test_extract_record_errors_are_typed(tmp_path: Path) -> None:
         extract_record({"id": "a", "url": "u", "path": str(tmp_path / "missing.html")})
     with pytest.raises(DecodeError):
         extract_record({"id": "a", "url": "u"})
+
+
+def test_a_page_with_only_a_menu_is_empty_text() -> None:
+    from services.clean.errors import EmptyText
+    from services.clean.handler import extract_record
+
+    page = (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Gallery</title></head><body>'
+        '<nav><a href="/">Home</a> <a href="/gallery">Gallery</a></nav><div class="gallery"></div></body></html>'
+    )
+    with pytest.raises(EmptyText):
+        extract_record({"id": "g", "url": "http://example.org/gallery", "html": page})
+
+
+def test_a_short_flash_is_kept() -> None:
+    from services.clean.handler import extract_record
+
+    page = (
+        '<html><head><meta charset="utf-8"></head><body><nav><a href="/">Home</a></nav>'
+        "<article><p>Breaking: the border crossing reopened this morning after a week.</p></article></body></html>"
+    )
+    out = extract_record({"id": "f", "url": "http://example.org/flash", "html": page})
+    assert out["text"].startswith("Breaking: the border crossing reopened this morning after a week.")
