@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from services.crawler.registry import FeedSpec
 from services.runtime.broker import free_port
@@ -63,6 +64,11 @@ def prometheus(binary: str, workdir: Path, targets: dict[str, int]) -> Iterator[
         log.close()
 
 
+def _sample(name: str, **labels: str) -> float:
+    """Current in-process value of a counter (0 when it has no such series yet)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 async def query(client: httpx.AsyncClient, base: str, expr: str) -> list[dict[str, object]]:
     """Result vector of an instant query."""
     resp = await client.get(f"{base}/api/v1/query", params={"query": expr}, timeout=5)
@@ -104,6 +110,10 @@ async def test_prometheus_scrapes_the_pipeline(
     async with _site() as site:
         site.static("/feed.xml", feed_xml([("seed", site.url("/ar/seed.html"))]), "application/rss+xml")
         feeds = [FeedSpec(id="gazette", url=site.url("/feed.xml"), language="ar")]
+        # The stages of this test share the process's registry with stages other tests ran
+        # earlier in the session: counters are compared with their values before it starts.
+        syria_0 = _sample("newsingest_stage_outputs_total", stage="tag", topic="news.syria")
+        empty_0 = _sample("newsingest_extract_pages_total", source="127.0.0.1", result="empty_text")
         async with (
             run_pipeline(Settings(kafka=kafka_settings), feeds) as pipe,
             httpx.AsyncClient() as client,
@@ -114,7 +124,7 @@ async def test_prometheus_scrapes_the_pipeline(
                 assert await wait_for(client, prom, 'count(up{job="newsingest"} == 1)', 4) == 4
                 # Wave 1: the seed article reaches news.syria.
                 syria = 'max(newsingest_stage_outputs_total{service="tag",stage="tag",topic="news.syria"})'
-                assert await wait_for(client, prom, syria, 1) == 1
+                assert await wait_for(client, prom, syria, syria_0 + 1) == syria_0 + 1
                 tagged_1 = await scalar(client, prom, 'max(newsingest_stage_items_total{service="tag",stage="tag"})')
                 fetched_1 = await scalar(
                     client, prom, 'sum(newsingest_crawler_requests_total{service="crawler",kind="page"})'
@@ -133,7 +143,7 @@ async def test_prometheus_scrapes_the_pipeline(
                     "application/rss+xml",
                 )
                 empty = 'max(newsingest_extract_pages_total{service="clean",source="127.0.0.1",result="empty_text"})'
-                assert await wait_for(client, prom, empty, 1) == 1
+                assert await wait_for(client, prom, empty, empty_0 + 1) == empty_0 + 1
                 tagged = 'max(newsingest_stage_items_total{service="tag",stage="tag"})'
                 assert await wait_for(client, prom, tagged, tagged_1 + 1) == tagged_1 + 1
                 pages = 'sum(newsingest_crawler_requests_total{service="crawler",kind="page"})'
