@@ -51,7 +51,7 @@ def _hint(html_lang: str | None) -> str | None:
 def detect_language(text: str, html_lang: str | None = None) -> str | None:
     """ISO 639-1 code of ``text``; the page's declared ``lang`` only when text is too short.
 
-    >>> detect_language("كشف المبعوث الأميركي الخاص لدى التحالف الدولي أن التنسيق مع روسيا يومي")
+    >>> detect_language("أعلنت وزارة الكهرباء إعادة تشغيل محطة التوليد بعد أشهر من أعمال الصيانة")
     'ar'
     """
     sample = text[:_PREFIX_CHARS]
