@@ -9,71 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from services.crawler.config import CrawlerSettings
 from services.runtime.config import KafkaSettings, Settings
 from services.runtime.kafka import decode_json, make_consumer, topic_name
+from tests.support.site import Site, serve_site
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
-class Site:
-    """A local web server whose routes tests add while it runs."""
-
-    port: int = 0
-    routes: dict[str, Handler] = field(default_factory=dict)
-    hits: dict[str, int] = field(default_factory=dict)
-    log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def add(self, path: str, handler: Handler) -> None:
-        self.routes[path] = handler
-
-    def static(self, path: str, body: bytes | str, content_type: str = "text/html", **headers: str) -> None:
-        data = body.encode("utf-8") if isinstance(body, str) else body
-
-        async def handler(_: web.Request) -> web.Response:
-            return web.Response(body=data, headers={"Content-Type": content_type, **headers})
-
-        self.routes[path] = handler
-
-    async def dispatch(self, request: web.Request) -> web.StreamResponse:
-        path = request.path_qs if request.path_qs in self.routes else request.path
-        self.hits[path] = self.hits.get(path, 0) + 1
-        self.log.append((path, dict(request.headers)))
-        handler = self.routes.get(path)
-        if handler is None:
-            return web.Response(status=404, text="not found")
-        return await handler(request)
+__all__ = ["Site", "crawler_cfg", "read_topic", "rss", "serve_site", "values"]
 
 
 @pytest.fixture
 async def site() -> AsyncIterator[Site]:
-    s = Site()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", s.dispatch)
-    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    s.port = runner.addresses[0][1]
-    try:
+    async with serve_site() as s:
         yield s
-    finally:
-        await runner.cleanup()
 
 
 def crawler_cfg(**kw: Any) -> CrawlerSettings:

@@ -8,8 +8,6 @@ place) and served twice: as UTF-8 and, under another URL, as windows-1256.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,17 +15,13 @@ from typing import Any
 
 import jsonschema
 import pytest
-from aiohttp import web
 
-from services.clean.handler import CleanHandler
 from services.crawler.registry import FeedSpec
-from services.crawler.service import run_crawler
-from services.dedupe.handler import DedupeHandler
 from services.runtime.config import KafkaSettings, Settings, StageSettings
-from services.runtime.stage import StageRunner
-from services.tag.handler import TagHandler
-from tests.crawler.conftest import Site, crawler_cfg, read_topic, values
+from tests.crawler.conftest import Site, read_topic, values
 from tests.support.pages import parse_seed, seed_article_html
+from tests.support.pipeline import in_process_pipeline
+from tests.support.site import serve_site
 
 pytestmark = pytest.mark.kafka
 
@@ -73,37 +67,8 @@ def _rss(items: list[tuple[str, str, str]]) -> bytes:
 
 @pytest.fixture
 async def news_site() -> AsyncIterator[Site]:
-    s = Site()
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", s.dispatch)
-    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    s.port = runner.addresses[0][1]
-    try:
+    async with serve_site() as s:
         yield s
-    finally:
-        await runner.cleanup()
-
-
-@contextlib.asynccontextmanager
-async def pipeline(settings: Settings, feeds: list[FeedSpec]) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(run_crawler(settings, crawler_cfg(), feeds=feeds, stop=stop)),
-        asyncio.create_task(StageRunner(CleanHandler(), settings, input_topic="news.raw", offload="process").run(stop)),
-        asyncio.create_task(
-            StageRunner(DedupeHandler(), settings, input_topic="news.clean", offload="thread").run(stop)
-        ),
-        asyncio.create_task(StageRunner(TagHandler(), settings, input_topic="news.unique", offload="thread").run(stop)),
-    ]
-    try:
-        yield
-    finally:
-        stop.set()
-        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 90)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        assert not errors, f"a service failed: {errors!r}"
 
 
 def _names(items: list[dict[str, Any]]) -> set[str]:
@@ -140,7 +105,7 @@ async def test_seed_article_flows_to_news_syria_once(news_site: Site, kafka_sett
     ]
     settings = Settings(kafka=kafka_settings, stage=StageSettings(poll_timeout_s=0.2, workers=1))
 
-    async with pipeline(settings, feeds):
+    async with in_process_pipeline(settings, feeds):
         articles = values(await read_topic(kafka_settings, "news.articles", want=2, timeout_s=90))
         duplicates = values(await read_topic(kafka_settings, "news.duplicates", want=1, timeout_s=30))
         syria = values(await read_topic(kafka_settings, "news.syria", want=2, timeout_s=5))

@@ -14,8 +14,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from aiohttp import web
-
 from services.clean.handler import CleanHandler
 from services.crawler.registry import FeedSpec
 from services.crawler.service import run_crawler
@@ -26,6 +24,7 @@ from services.runtime.stage import StageRunner
 from services.tag.handler import TagHandler
 from tests.crawler.conftest import Site, crawler_cfg
 from tests.support.pages import seed_article_html
+from tests.support.site import serve_site
 
 __all__ = ["EMPTY_PAGE", "ENGLISH_PAGE", "Pipeline", "feed_xml", "news_site", "run_pipeline"]
 
@@ -63,21 +62,12 @@ def feed_xml(items: list[tuple[str, str]]) -> bytes:
 @contextlib.asynccontextmanager
 async def news_site() -> AsyncIterator[Site]:
     """A local news site on 127.0.0.1 with the three pages and an empty feed at ``/feed.xml``."""
-    site = Site()
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", site.dispatch)
-    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    site.port = runner.addresses[0][1]
-    site.static("/ar/seed.html", seed_article_html("portal", "utf-8"), "text/html; charset=utf-8")
-    site.static("/en/ferry.html", ENGLISH_PAGE, "text/html; charset=utf-8")
-    site.static("/gallery.html", EMPTY_PAGE, "text/html; charset=utf-8")
-    site.static("/feed.xml", feed_xml([]), "application/rss+xml")
-    try:
+    async with serve_site() as site:
+        site.static("/ar/seed.html", seed_article_html("portal", "utf-8"), "text/html; charset=utf-8")
+        site.static("/en/ferry.html", ENGLISH_PAGE, "text/html; charset=utf-8")
+        site.static("/gallery.html", EMPTY_PAGE, "text/html; charset=utf-8")
+        site.static("/feed.xml", feed_xml([]), "application/rss+xml")
         yield site
-    finally:
-        await runner.cleanup()
 
 
 @dataclass

@@ -10,27 +10,24 @@ through that listener checks all of them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
-from services.clean.handler import CleanHandler
 from services.crawler.registry import FeedSpec
-from services.crawler.service import run_crawler
-from services.dedupe.handler import DedupeHandler
 from services.runtime.broker import free_port
 from services.runtime.config import KafkaSettings, Settings, StageSettings
 from services.runtime.errors import BrokerUnavailable, KafkaAuthError
 from services.runtime.kafka import ensure_topics
 from services.runtime.stage import StageRunner
 from services.tag.handler import TagHandler
-from tests.crawler.conftest import Site, crawler_cfg, read_topic, values
+from tests.crawler.conftest import Site, read_topic, values
 from tests.security.conftest import PASSWORD, SecureBroker
 from tests.security.pki import make_pki
 from tests.support.pages import parse_seed, seed_article_html
+from tests.support.pipeline import in_process_pipeline
+from tests.support.site import serve_site
 
 pytestmark = pytest.mark.kafka
 
@@ -40,37 +37,8 @@ _FAIL_FAST_S = 30
 
 @pytest.fixture
 async def news_site() -> AsyncIterator[Site]:
-    s = Site()
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", s.dispatch)
-    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    s.port = runner.addresses[0][1]
-    try:
+    async with serve_site() as s:
         yield s
-    finally:
-        await runner.cleanup()
-
-
-@contextlib.asynccontextmanager
-async def _pipeline(settings: Settings, feeds: list[FeedSpec]) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(run_crawler(settings, crawler_cfg(), feeds=feeds, stop=stop)),
-        asyncio.create_task(StageRunner(CleanHandler(), settings, input_topic="news.raw", offload="thread").run(stop)),
-        asyncio.create_task(
-            StageRunner(DedupeHandler(), settings, input_topic="news.clean", offload="thread").run(stop)
-        ),
-        asyncio.create_task(StageRunner(TagHandler(), settings, input_topic="news.unique", offload="thread").run(stop)),
-    ]
-    try:
-        yield
-    finally:
-        stop.set()
-        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 90)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        assert not errors, f"a service failed: {errors!r}"
 
 
 async def test_pipeline_runs_through_sasl_ssl(secure_broker: SecureBroker, news_site: Site) -> None:
@@ -90,7 +58,7 @@ async def test_pipeline_runs_through_sasl_ssl(secure_broker: SecureBroker, news_
     settings = Settings(kafka=kafka, stage=StageSettings(poll_timeout_s=0.2))
     feeds = [FeedSpec(id="ar", url=news_site.url("/ar/feed.xml"), language="ar")]
 
-    async with _pipeline(settings, feeds):
+    async with in_process_pipeline(settings, feeds, clean_offload="thread"):
         syria = values(await read_topic(kafka, "news.syria", want=1, timeout_s=90))
 
     assert len(syria) == 1
