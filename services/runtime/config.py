@@ -48,6 +48,10 @@ class StageSettings(BaseModel):
     worker_max_rss_mb: int = Field(1024, description="A worker above this resident size is recycled.")
     http_host: str = Field("127.0.0.1", description="Address of /livez, /readyz and /metrics.")
     http_port: int = Field(0, description="Port of /livez, /readyz and /metrics (0 = any free port).")
+    broker_check_s: float = Field(
+        10.0,
+        description="How often a running service asks the broker for metadata; /readyz fails while it gets no answer.",
+    )
 
 
 class Settings(BaseSettings):

@@ -6,14 +6,16 @@ assigned, caught up); ``/metrics`` is the Prometheus text exposition.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-__all__ = ["HealthServer"]
+__all__ = ["BrokerWatch", "HealthServer"]
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +67,54 @@ class HealthServer:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+class BrokerWatch:
+    """Asks the broker a cheap question every ``interval_s``; readiness fails while it does not answer.
+
+    A Kafka client that has lost its broker keeps retrying quietly: ``getmany`` just
+    returns nothing, so a service would look ready while it moves no data.  ``probe`` is
+    any awaitable broker round trip (a metadata request); the watch only times it.
+    """
+
+    def __init__(self, probe: Callable[[], Awaitable[object]], *, interval_s: float, timeout_s: float) -> None:
+        self._probe, self._interval_s, self._timeout_s = probe, interval_s, timeout_s
+        self._failing_since: float | None = None
+        self._error = ""
+        self._task: asyncio.Task[None] | None = None
+
+    def state(self) -> tuple[bool, str]:
+        if self._failing_since is None:
+            return True, "broker reachable"
+        return False, f"broker unreachable for {time.monotonic() - self._failing_since:.0f}s ({self._error})"
+
+    async def check(self) -> bool:
+        """One probe; remembers since when the broker has not answered."""
+        try:
+            await asyncio.wait_for(self._probe(), self._timeout_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any failure of the round trip means "not reachable now"
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+                log.warning("broker unreachable", extra={"error": repr(exc)})
+            self._error = type(exc).__name__
+            return False
+        if self._failing_since is not None:
+            log.info("broker reachable again", extra={"after_s": round(time.monotonic() - self._failing_since, 1)})
+        self._failing_since = None
+        return True
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            await self.check()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="broker-watch")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -29,7 +29,7 @@ from services.runtime import metrics
 from services.runtime.config import Settings
 from services.runtime.errors import BrokerUnavailable
 from services.runtime.handler import Handler, StatefulHandler
-from services.runtime.health import HealthServer
+from services.runtime.health import BrokerWatch, HealthServer
 from services.runtime.kafka import (
     decode_json,
     encode_json,
@@ -109,6 +109,7 @@ class StageRunner:
         self._caught_up = not isinstance(handler, StatefulHandler)
         self._started = False
         self.health: HealthServer | None = None
+        self._broker: BrokerWatch | None = None
         self._tail_task: asyncio.Task[None] | None = None
         self.processed = 0
 
@@ -119,6 +120,8 @@ class StageRunner:
             return False, "starting"
         if not self._caught_up:
             return False, "restoring state from changelog"
+        if self._broker is not None and not (broker := self._broker.state())[0]:
+            return broker
         return True, f"{len(self._producers)} partitions assigned"
 
     # ---------------------------------------------------------------- producers
@@ -393,7 +396,7 @@ class StageRunner:
         await ensure_topics(s.kafka)
         self.health = HealthServer(s.stage.http_host, s.stage.http_port, self.ready)
         await self.health.start()
-        metrics.READY.labels(self.stage).set(0)
+        metrics.READY.labels(self.stage).set_function(lambda: 0.0)
         try:
             if self._pool is not None:
                 await self._pool.warm_up()
@@ -403,7 +406,11 @@ class StageRunner:
             self._consumer.subscribe([topic_name(s.kafka, self.input_topic)], listener=_Listener(self))
             await asyncio.wait_for(self._consumer.start(), s.kafka.request_timeout_s * 2)
             self._started = True
-            metrics.READY.labels(self.stage).set(1)
+            self._broker = BrokerWatch(
+                self._consumer.topics, interval_s=s.stage.broker_check_s, timeout_s=s.kafka.request_timeout_s
+            )
+            self._broker.start()
+            metrics.READY.labels(self.stage).set_function(lambda: 1.0 if self.ready()[0] else 0.0)
             log.info("stage running", extra={"stage": self.stage, "input": self.input_topic, "group": self.group_id})
             while not stop.is_set():
                 if self._tail_task is not None and self._tail_task.done():
@@ -415,10 +422,12 @@ class StageRunner:
                     await self._process_batch(batch)
                 self._update_lag()
         finally:
-            metrics.READY.labels(self.stage).set(0)
+            metrics.READY.labels(self.stage).set_function(lambda: 0.0)
             await self._close()
 
     async def _close(self) -> None:
+        if self._broker is not None:
+            await self._broker.close()
         if self._tail_task is not None:
             self._tail_task.cancel()
             await asyncio.gather(self._tail_task, return_exceptions=True)
