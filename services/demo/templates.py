@@ -16,39 +16,13 @@ from html import escape
 from urllib.parse import quote
 
 from services.demo.content import Article, Outlet, outlet_tz
+from services.text.arabic import MONTHS_GREGORIAN, MONTHS_LEVANT
 
 __all__ = ["Alternate", "Link", "format_date", "render_article", "render_listing", "render_static"]
 
-_MONTHS = {
-    # Syria, Lebanon, Jordan and Iraq print the Syriac month names; Egypt and the Gulf the Latin ones.
-    "levant": [
-        "كانون الثاني",
-        "شباط",
-        "آذار",
-        "نيسان",
-        "أيار",
-        "حزيران",
-        "تموز",
-        "آب",
-        "أيلول",
-        "تشرين الأول",
-        "تشرين الثاني",
-        "كانون الأول",
-    ],
-    "gregorian": [
-        "يناير",
-        "فبراير",
-        "مارس",
-        "أبريل",
-        "مايو",
-        "يونيو",
-        "يوليو",
-        "أغسطس",
-        "سبتمبر",
-        "أكتوبر",
-        "نوفمبر",
-        "ديسمبر",
-    ],
+_MONTHS: dict[str, Sequence[str]] = {
+    "levant": MONTHS_LEVANT,
+    "gregorian": MONTHS_GREGORIAN,
     "english": [
         "January",
         "February",

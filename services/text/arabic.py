@@ -11,7 +11,26 @@ import re
 import unicodedata
 from bisect import bisect_right
 
-__all__ = ["fold_for_matching", "normalize_arabic", "to_original"]
+__all__ = [
+    "MONTHS_GREGORIAN",
+    "MONTHS_LEVANT",
+    "fold_for_matching",
+    "normalize_arabic",
+    "to_arabic_indic",
+    "to_original",
+]
+
+# Month names as Arabic papers print them: Egypt and the Gulf transliterate the Latin
+# names; Syria, Lebanon, Jordan and Iraq use the Syriac ones.
+MONTHS_GREGORIAN = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")  # fmt: skip
+MONTHS_LEVANT = ("كانون الثاني", "شباط", "آذار", "نيسان", "أيار", "حزيران", "تموز", "آب", "أيلول", "تشرين الأول", "تشرين الثاني", "كانون الأول")  # fmt: skip
+_TO_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def to_arabic_indic(text: str) -> str:
+    """Western digits written as Arabic-Indic ones (٠١٢٣٤٥٦٧٨٩), as many Arabic sites print dates."""
+    return text.translate(_TO_ARABIC_INDIC)
+
 
 # Harakat, tanween, shadda, sukun, superscript alef, Quranic marks.
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")

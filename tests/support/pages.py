@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.text.arabic import MONTHS_GREGORIAN, to_arabic_indic
+
 __all__ = [
     "SEED_TITLE",
     "TEMPLATES",
@@ -112,21 +114,6 @@ _RELATED = (
     "منتخب الشباب يتأهل إلى نهائي البطولة الآسيوية",
 )
 _FOOTER_LINKS = ("من نحن", "اتصل بنا", "سياسة الخصوصية", "شروط الاستخدام", "أعلن معنا", "خريطة الموقع")
-_AR_MONTHS = (
-    "يناير",
-    "فبراير",
-    "مارس",
-    "أبريل",
-    "مايو",
-    "يونيو",
-    "يوليو",
-    "أغسطس",
-    "سبتمبر",
-    "أكتوبر",
-    "نوفمبر",
-    "ديسمبر",
-)
-_AR_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
 def _e(text: str) -> str:
@@ -135,7 +122,7 @@ def _e(text: str) -> str:
 
 def _arabic_date(iso_date: str) -> str:
     year, month, day = iso_date[:10].split("-")
-    return f"{int(day)} {_AR_MONTHS[int(month) - 1]} {year}".translate(_AR_DIGITS)
+    return to_arabic_indic(f"{int(day)} {MONTHS_GREGORIAN[int(month) - 1]} {year}")
 
 
 def wrap_article(
