@@ -166,7 +166,7 @@ def cmd_run(a: argparse.Namespace) -> int:
 
 
 def cmd_demo_site(a: argparse.Namespace) -> int:
-    from services.demo.site import main as demo_main
+    from services.demo.command import main as demo_main
 
     return int(demo_main(a.args) or 0)
 

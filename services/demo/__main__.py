@@ -1,5 +1,5 @@
 """``python -m services.demo``: run the local demo news site."""
 
-from services.demo.site import main
+from services.demo.command import main
 
 raise SystemExit(main())

@@ -11,7 +11,7 @@ shows items arriving: the feeds first list at least :data:`INITIAL_ITEMS` articl
 if needed so that no outlet's feed starts empty) and one more every ``drip_seconds`` of
 the injected ``clock``.  Unreleased article pages answer 404.
 
-Start it with ``python -m services.demo --port 8800`` or, in code::
+Start it with ``python -m services.demo --port 8800`` (:mod:`services.demo.command`) or, in code::
 
     async with serve(port=0) as site:
         print(site.base_url, feed_urls(site.base_url))
@@ -19,11 +19,8 @@ Start it with ``python -m services.demo --port 8800`` or, in code::
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 import re
-import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
@@ -41,16 +38,14 @@ from services.demo import feeds
 from services.demo.caching import conditional_gzip_middleware, http_date
 from services.demo.content import Article, Outlet, article_path, load_articles, load_outlets
 from services.demo.errors import DemoError
-from services.demo.logs import configure_logging
 from services.demo.real import REAL_OUTLET, RealLoader, check_real_dir
+from services.demo.release import INITIAL_ITEMS, RELEASE, Release
 from services.demo.templates import Alternate, Link, render_article, render_listing, render_static
 
-__all__ = ["INITIAL_ITEMS", "RELEASE", "Release", "RunningSite", "build_app", "feed_urls", "main", "serve"]
+__all__ = ["INITIAL_ITEMS", "RELEASE", "Release", "RunningSite", "build_app", "feed_urls", "serve"]
 
 log = logging.getLogger(__name__)
 
-#: Fewest articles listed at start in drip mode, before the first drip interval has passed.
-INITIAL_ITEMS = 3
 _MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # Last-Modified of pages that never change
 _CSS = "body{font-family:sans-serif;margin:0 auto;max-width:70em}.cookie-banner,#cookie-bar{position:fixed;bottom:0}"
@@ -77,53 +72,6 @@ def feed_urls(base_url: str, *, real: bool = False, formats: Collection[str] | N
     if real:
         out.append({"id": REAL_OUTLET.id, "url": base + REAL_OUTLET.feed_path, "language": None, "format": "rss"})
     return out
-
-
-class Release:
-    """Which of the (oldest-first) articles are published at the clock's current time."""
-
-    def __init__(
-        self, articles: Sequence[Article], drip_seconds: float, clock: Callable[[], float], initial: int = INITIAL_ITEMS
-    ) -> None:
-        self._articles = list(articles)
-        self._drip = drip_seconds
-        self._clock = clock
-        self._start = clock()
-        # Release in date order, but far enough that every outlet's feed starts non-empty.
-        first_seen: dict[str, int] = {}
-        for i, a in enumerate(self._articles):
-            first_seen.setdefault(a.outlet, i)
-        self._initial = max([initial, *(i + 1 for i in first_seen.values())])
-        self._announced = 0
-
-    @property
-    def articles(self) -> list[Article]:
-        """Every article, released or not, oldest first."""
-        return self._articles
-
-    def count(self) -> int:
-        """How many articles are out now; logs each newly released one once."""
-        total = len(self._articles)
-        n = total
-        if self._drip > 0:
-            n = min(total, self._initial + int((self._clock() - self._start) // self._drip))
-        for a in self._articles[self._announced : n] if self._drip > 0 else ():
-            log.info("article released", extra={"outlet": a.outlet, "article_id": a.id, "title": a.title})
-        self._announced = max(self._announced, n)
-        return n
-
-    @property
-    def initial(self) -> int:
-        """How many articles are out before the first drip interval."""
-        return self._initial
-
-    def released(self) -> list[Article]:
-        """The articles published so far, oldest first."""
-        return self._articles[: self.count()]
-
-
-#: The app's :class:`Release`, for callers that want to report drip progress.
-RELEASE: web.AppKey[Release] = web.AppKey("newsingest.demo.release", Release)
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,50 +433,3 @@ async def serve(
     finally:
         await runner.cleanup()
         sock.close()
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m services.demo", description=__doc__.split("\n\n")[0])
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8800, help="0 picks a free port (default 8800)")
-    p.add_argument("--drip-seconds", type=float, default=5.0, help="release one article every N s; 0 = all at once")
-    p.add_argument("--real-dir", type=Path, default=None, help="serve real pages from this folder (../shared/data)")
-    p.add_argument("--real-limit", type=int, default=50, help="at most this many real pages (default 50)")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    return p
-
-
-async def _serve_until_signalled(args: argparse.Namespace) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        async with serve(
-            args.host,
-            args.port,
-            drip_seconds=args.drip_seconds,
-            real_dir=args.real_dir.resolve() if args.real_dir else None,
-            real_limit=args.real_limit,
-        ) as site:
-            log.info("demo feeds", extra={"feeds": feed_urls(site.base_url, real=args.real_dir is not None)})
-            await stop.wait()
-            # A second signal during shutdown gets the default behaviour: exit at once.
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-            log.info("demo site stopping")
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line entry point: serve until SIGINT/SIGTERM; 2 when it cannot start."""
-    args = _parser().parse_args(argv)
-    configure_logging(args.log_level)
-    try:
-        asyncio.run(_serve_until_signalled(args))
-    except DemoError as exc:
-        log.error("demo site cannot start", extra={"reason": exc.reason})
-        return 2
-    return 0

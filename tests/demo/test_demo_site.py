@@ -17,9 +17,10 @@ import pytest
 from lxml import etree
 
 from services.crawler.feeds import parse_document
+from services.demo.command import main
 from services.demo.content import article_path, load_articles, load_outlets
 from services.demo.errors import DemoError
-from services.demo.site import INITIAL_ITEMS, RELEASE, RunningSite, feed_urls, main, serve
+from services.demo.site import INITIAL_ITEMS, RELEASE, RunningSite, feed_urls, serve
 
 REPO = Path(__file__).resolve().parents[2]
 
