@@ -8,14 +8,20 @@ The grade is computed from the tagger's mentions, not from a second pass over th
   other Syrian evidence: ISIS in Mosul or the Sahel is not Syria news.
 - A mention of Syria inside a list of countries ("Iraq, Syria, Libya and Yemen") is a
   passing mention and weighs little; "US operations in Syria" is no list.
+- "Near the Syrian border", «الحدود السورية», "the border with Syria" locate a place abroad:
+  weak evidence, no Syrian fact.
 - An aside is not a passage: when every Syrian mention of a longer article sits in one
-  sentence past the lead, and the title says nothing Syrian, the grade is 0.
+  sentence past the lead, and the title says nothing Syrian (not even "Iraq and Syria"), the
+  grade is 0.
+- A Syrian place or actor in the lead (not one name in a row of others) and Syria again in a
+  later sentence make Syria a thread of the article: grade 1.
 - The title and the lead weigh more than the tail; other countries' evidence (places and
   demonyms) competes with Syria's for "primarily about".
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import re
@@ -28,6 +34,12 @@ _LIST_GAP = re.compile(
     r"^[\s,،;/&]*(?:(?:and|or|as well as|then|و|ف|أو|او|ثم)\s*)?(?:(?:in|في)\s*)?[\s,،;/&]*$",
     re.IGNORECASE,
 )
+# «الحدود السورية», «الحدود التركية - السورية», «الحدود مع سوريا», "Syrian border", "border with Syria".
+_BORDER_BEFORE_ADJ = re.compile(r"(?:^|\s)[وبلف]{0,2}(?:ال)?حدود\s+(?:\S+ي[ةه]\s*[-–]?\s*)?$")
+_BORDER_BEFORE_NOUN = re.compile(
+    r"(?:(?:^|\s)[وبلف]{0,2}(?:ال)?حدود(?:\s+مع)?|\bborders?\s+(?:with|of))\s*$", re.IGNORECASE
+)
+_BORDER_AFTER = re.compile(r"(?:'s)?\s*(?:[-–]\s*[A-Z]\w+\s+)?(?:border|frontier)\b")
 _IN_GAP = re.compile(r"^\s*(?:in|في)\s*$", re.IGNORECASE)
 _RESTATE_GAP = re.compile(r"^\s*(?:,|،|in|في|ب|\(|-)?\s*$", re.IGNORECASE)
 _SPECIFIC_TOPICS = frozenset(
@@ -38,6 +50,7 @@ _PASSAGE_CHARS = 400
 # A sentence ends at . ! ? or the Arabic question mark followed by a space, or at a line break;
 # "3.5" and "U.S.-led" do not end one.
 _SENTENCE_END = re.compile(r"[.!?؟](?=\s)|\n")
+_SENTENCE_SPLIT = re.compile(r"(?:[.!?؟](?=\s)|\n)\s*")
 # Below this many characters of text an article is a news brief, where one sentence on Syria is
 # a Syria-specific fact rather than an aside.
 _ASIDE_MIN_CHARS = 1000
@@ -85,6 +98,18 @@ def _is_list_member(i: int, ordered: list[Mention], texts: dict[str, str]) -> bo
     return False
 
 
+def _at_border(m: Mention, text: str) -> bool:
+    """ "Near the Syrian border", «الحدود السورية التركية», "the border with Syria": a place abroad.
+
+    A town in Turkey or Lebanon located by its distance to the border is no Syrian fact.
+    """
+    if m.kind == "demonym":
+        return bool(_BORDER_BEFORE_ADJ.search(text, max(0, m.start - 30), m.start) or _BORDER_AFTER.match(text, m.end))
+    if m.type == "country":
+        return bool(_BORDER_BEFORE_NOUN.search(text, max(0, m.start - 30), m.start) or _BORDER_AFTER.match(text, m.end))
+    return False
+
+
 def _weight(m: Mention) -> float:
     if m.kind == "place":
         return 0.3 if m.weak else 1.0
@@ -119,15 +144,17 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
 
     syria = 0.0
     strong: list[Mention] = []  # Syrian mentions outside country lists
+    near_border: list[Mention] = []  # "near the Syrian border": no fact, but Syria is on the writer's mind
     other: dict[str, float] = {}
     for m in mentions:
         if m.kind in ("place", "demonym"):
             if m.country == "SY":
                 if id(m) in restated:
                     continue
-                w = _weight(m) * (0.25 if id(m) in in_list else 1.0)
+                border = _at_border(m, texts[m.field])
+                w = _weight(m) * (0.25 if id(m) in in_list else 0.3 if border else 1.0)
                 if id(m) not in in_list and not m.weak:
-                    strong.append(m)
+                    (near_border if border else strong).append(m)
             elif m.country:
                 w = _weight(m) * (0.5 if id(m) in in_list else 1.0) * _position(m)
                 other[m.country] = other.get(m.country, 0.0) + w
@@ -154,6 +181,11 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
 
     n_strong = len(strong)
     title_hit = any(m.field == "title" for m in strong)
+    # A title that names Syria even beside another country ("strikes in Iraq and Syria") is about
+    # Syria in part: no aside, and one more Syrian fact in the text makes a passage.
+    title_any = title_hit or any(
+        m.field == "title" and m.country == "SY" and m.kind in ("place", "demonym") and not m.weak for m in mentions
+    )
     lead_hit = any(m.field == "text" and m.start < _LEAD_CHARS for m in strong)
     top_other = max(other.values(), default=0.0)
     share = syria / (syria + top_other) if syria else 0.0
@@ -161,13 +193,16 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
     density = syria / length_k
 
     named = [m for m in strong if m.kind != "demonym"]  # a place, a Syrian actor or a Syrian topic
-    if not title_hit and _is_aside(strong, text):
+    in_text = [m for m in strong if m.field == "text"]
+    if not title_any and _is_aside(strong + near_border, text):
         g = 0
     elif n_strong >= 2 and named and share >= 0.5 and (title_hit or (lead_hit and density >= 1.5) or density >= 3.0):
         g = 2
     elif (
         (named and title_hit)
+        or (title_any and in_text)
         or _has_passage(strong, long_text=length_k > 3.0)
+        or _lead_and_more(in_text, text, _listed_actors(mentions, text))
         or (len(named) >= 4 and share >= 0.25)
         # A short item that names a Syrian place or actor in its lead and no other country.
         or (
@@ -196,6 +231,38 @@ def _is_aside(strong: list[Mention], text: str) -> bool:
     if not ms or ms[0].start < _LEAD_CHARS:
         return False
     return not any(_SENTENCE_END.search(text, a.end, b.start) for a, b in itertools.pairwise(ms))
+
+
+def _sentence_starts(text: str) -> list[int]:
+    """Start offsets of the text's sentences (runs of boundaries and blank lines count once)."""
+    return [0, *(m.end() for m in _SENTENCE_SPLIT.finditer(text))]
+
+
+def _listed_actors(mentions: list[Mention], text: str) -> set[int]:
+    """Ids of text actors named in a row with another actor («حسن نصر الله، وبشار الأسد، ونوري المالكي»)."""
+    actors = sorted((m for m in mentions if m.kind == "actor" and m.field == "text"), key=lambda m: m.start)
+    out: set[int] = set()
+    for a, b in itertools.pairwise(actors):
+        if a.entry_id != b.entry_id and b.start - a.end <= 12 and _LIST_GAP.match(text[a.end : b.start]):
+            out.update((id(a), id(b)))
+    return out
+
+
+def _lead_and_more(ms: list[Mention], text: str, listed: set[int]) -> bool:
+    """A Syrian name in the lead, and Syria again in a later sentence.
+
+    The lead says what an article is about; when it names a Syrian place or actor («خطاب بشار
+    الأسد», "Hezbollah's war in Syria") and the article comes back to Syria further on, Syria is a
+    thread of the piece, not a passing mention.
+    """
+    lead = [
+        m for m in ms if m.start < _LEAD_CHARS and m.kind != "demonym" and m.type != "country" and id(m) not in listed
+    ]
+    if not lead:
+        return False
+    starts = _sentence_starts(text)
+    first = {bisect.bisect_right(starts, m.start) for m in lead}
+    return any(m.start >= _LEAD_CHARS and bisect.bisect_right(starts, m.start) not in first for m in ms)
 
 
 def _has_passage(strong: list[Mention], *, long_text: bool) -> bool:

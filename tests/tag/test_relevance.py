@@ -46,3 +46,27 @@ def test_a_country_in_another_is_not_a_list_of_countries() -> None:
     assert _grade(text + _FILLER_AR[:300]) >= 1
     listed = _FILLER_AR + "وتعاني دول مثل العراق وسورية واليمن من الحروب. " + _FILLER_AR[:300]
     assert _grade(listed) == 0
+
+
+def test_the_syrian_border_locates_a_place_abroad() -> None:
+    # A Turkish town placed by its distance to the border: no Syrian fact, even in a short item.
+    text = "وقع الانفجار في بلدة تركية قريبة من الحدود السورية. وأغلقت السلطات الطرق المؤدية إلى الحدود مع سوريا."
+    assert _grade(text) == 0
+    assert _grade("The blast hit a Turkish town near the Syrian border. Police closed the border with Syria.") == 0
+    # The same item with a Syrian town in it is a Syrian fact.
+    assert _grade("The blast hit a Turkish town near the Syrian border, opposite the Syrian town of Azaz.") >= 1
+
+
+def test_a_title_naming_syria_beside_another_country_is_no_aside() -> None:
+    body = _FILLER_AR + "وقال المتحدث إن التنظيم خسر مساحات واسعة في شمال سورية. " + _FILLER_AR[:300]
+    assert _grade(body) == 0  # one sentence past the lead: an aside
+    assert _grade(body, title="تقييم الضربات الجوية في العراق وسورية") >= 1
+
+
+def test_a_syrian_actor_in_the_lead_and_syria_later_is_a_thread() -> None:
+    lead = "قال الكاتب إن خطاب بشار الأسد الأخير كشف خطط التقسيم في المنطقة. "
+    tail = "ويرى أن الحل يبدأ بعودة سوريا دولة موحدة. "
+    assert _grade(lead + _FILLER_AR + tail + _FILLER_AR[:300], title="الخطة المضادة للتقسيم") >= 1
+    # The same names in a row of leaders are a list, not the article's subject.
+    listed = "قال الكاتب إن حسن نصر الله، وبشار الأسد، ونوري المالكي أطلقوا تصريحات متتالية. "
+    assert _grade(listed + _FILLER_AR + tail + _FILLER_AR[:300], title="صقور وحمائم") == 0
