@@ -5,7 +5,8 @@ excluding every url already in an earlier sample (:data:`EARLIER`) and any artic
 content repeats one of those (the corpus has exact duplicates across outlets).  The person
 labelling then reads each article and writes the grades; no text is stored.
 
-    .venv/bin/python -m bench.tag.draw --seed 9 --n 80
+    .venv/bin/python -m bench.tag.draw --seed 9 --n 80                 # the fourth sample
+    .venv/bin/python -m bench.tag.draw --seed 23 --n 80 --after-fresh  # the fifth, disjoint from the fourth
 """
 
 from __future__ import annotations
@@ -22,19 +23,21 @@ if __package__ in (None, ""):  # ``python bench/tag/draw.py``
 from bench.tag.datasets import load_labels, saudinewsnet
 from services.text.arabic import normalize_arabic
 
-__all__ = ["EARLIER", "KEYWORDS", "draw", "main"]
+__all__ = ["EARLIER", "FRESH", "KEYWORDS", "draw", "main"]
 
 # The samples labelled before the fresh one (seed 9); the fresh sample is their complement.
 EARLIER = ("saudinewsnet_relevance.tsv", "saudinewsnet_relevance_test.tsv", "saudinewsnet_relevance_final.tsv")
+# The fifth sample (seed 23) also leaves out the fourth.
+FRESH = "saudinewsnet_relevance_fresh.tsv"
 
 # Folded forms (ta marbuta -> ه, hamza-less alef), as normalize_arabic returns them.
 KEYWORDS = re.compile("سوريا|سوريه|السوري|داعش|الاسد|دمشق|حلب|حمص|ادلب|الرقه|درعا")
 
 
-def draw(seed: int, n: int) -> list[str]:
-    """``n`` urls drawn with ``random.Random(seed)`` from the keyword articles not yet labelled."""
+def draw(seed: int, n: int, earlier: tuple[str, ...] = EARLIER) -> list[str]:
+    """``n`` urls drawn with ``random.Random(seed)`` from the keyword articles not in ``earlier``."""
     arts = saudinewsnet()
-    labelled = {row[0] for name in EARLIER for row in load_labels(name)}
+    labelled = {row[0] for name in earlier for row in load_labels(name)}
     seen_heads = {(arts[u].get("content") or "")[:500] for u in labelled if u in arts}
     pool: list[str] = []
     for url, a in arts.items():
@@ -53,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=9)
     ap.add_argument("--n", type=int, default=80)
+    ap.add_argument("--after-fresh", action="store_true", help="also leave out the fourth (seed 9) sample")
     args = ap.parse_args(argv)
-    for i, url in enumerate(draw(args.seed, args.n)):
+    earlier = (*EARLIER, FRESH) if args.after_fresh else EARLIER
+    for i, url in enumerate(draw(args.seed, args.n, earlier)):
         print(f"{i}\t{url}")
     return 0
 
