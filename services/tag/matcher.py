@@ -11,6 +11,8 @@ longest-first, so «قوات سوريا الديمقراطية» is the SDF and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
 
 import ahocorasick
 
@@ -47,6 +49,8 @@ class Candidate:
     # A short Arabic name with a proclitic glued to it («فاطمة» = ف + اطمة) is as often
     # a different word: it needs the same support as a context-flagged name.
     glued: bool = False
+    # What the tagger derives from ``refs`` (its ``_Facts``), kept with them while they stay the same.
+    facts: Any = None
 
     @property
     def length(self) -> int:
@@ -62,10 +66,13 @@ class Matcher:
         self._automaton = ahocorasick.Automaton()
         for key, refs in gazetteer.aliases.items():
             # latin: 0 = Arabic script (clitics allowed), 1 = Latin, 2 = Latin and every
-            # reading is an exact-case acronym (lets "is"/"us" be rejected at once).
+            # reading is an exact-case acronym (lets "is"/"us" be rejected at once), 3 = Latin
+            # and every reading a capitalised name (one check decides them all).
             latin = 0 if any(r.prefixes != frozenset({""}) for r in refs) else 1
             if latin and all(r.case == CASE_EXACT for r in refs):
                 latin = 2
+            elif latin and all(r.case == CASE_CAPITAL for r in refs):
+                latin = 3
             self._automaton.add_word(key, (len(key), latin, refs))
         self._automaton.make_automaton()
 
@@ -92,6 +99,12 @@ class Matcher:
                     continue
                 if latin == 2 and identity and not original[start].isupper():
                     continue
+                if latin == 3:
+                    s, e = (start, end) if identity else fld.span(start, end)
+                    surface = original[s:e]
+                    if surface != surface.lower():
+                        out.append(Candidate(fld, start, end, refs))
+                    continue
                 if identity:
                     surface = original[start:end]
                     capital = surface != surface.lower()
@@ -103,7 +116,8 @@ class Matcher:
                 else:
                     ok = [r for r in refs if r.case == 0 or _case_ok(r, fld, start, end)]
                 if ok:
-                    out.append(Candidate(fld, start, end, ok))
+                    # The gazetteer's own list when every reading passed: its facts are cached.
+                    out.append(Candidate(fld, start, end, refs if len(ok) == len(refs) else ok))
                 continue
             # Walk back over letters glued to the match: they must be a proclitic.
             ws = start
@@ -114,10 +128,13 @@ class Matcher:
             if start - ws > _MAX_PREFIX:
                 continue
             prefix = folded[ws:start]
+            if not prefix:
+                out.append(Candidate(fld, start, end, refs))
+                continue
             ok = [r for r in refs if prefix in r.prefixes]
             if ok:
-                glued = bool(prefix) and length <= 4 and not folded.startswith("ال", start)
-                out.append(Candidate(fld, start, end, ok, glued))
+                glued = length <= 4 and not folded.startswith("ال", start)
+                out.append(Candidate(fld, start, end, refs if len(ok) == len(refs) else ok, glued))
         return out
 
 
@@ -137,16 +154,41 @@ def _case_ok(ref: AliasRef, fld: FoldedField, start: int, end: int) -> bool:
 
 
 def select_longest(cands: list[Candidate]) -> list[Candidate]:
-    """Keep non-overlapping candidates, longest first, then leftmost; return in text order."""
+    """Keep non-overlapping candidates, longest first, then leftmost; return in text order.
+
+    Greedy choice only interacts within a run of overlapping candidates, so each run is
+    resolved on its own and a candidate that overlaps nothing (most of them) is kept as is.
+    """
+    fields: dict[str, list[Candidate]] = {}
+    for c in cands:
+        fields.setdefault(c.field.name, []).append(c)
     chosen: list[Candidate] = []
-    occupied: dict[str, bytearray] = {}
-    for c in sorted(cands, key=lambda c: (-c.length, c.start)):
-        occ = occupied.get(c.field.name)
-        if occ is None:
-            occ = occupied[c.field.name] = bytearray(len(c.field.folded) + 1)
-        if occ.find(1, c.start, c.end) != -1:
-            continue
-        occ[c.start : c.end] = b"\x01" * c.length
-        chosen.append(c)
-    chosen.sort(key=lambda c: (c.field.name != "title", c.start))
+    for name in sorted(fields, key=lambda name: name != "title"):
+        # By start, the longest first among equal starts (two stable C-level sorts).
+        order = sorted(fields[name], key=_END, reverse=True)
+        order.sort(key=_START)
+        i, n = 0, len(order)
+        while i < n:
+            j, reach = i + 1, order[i].end
+            while j < n and order[j].start < reach:
+                reach = max(reach, order[j].end)
+                j += 1
+            if j == i + 1:
+                chosen.append(order[i])
+            else:
+                chosen.extend(_longest_first(order[i:j]))
+            i = j
     return chosen
+
+
+_START = attrgetter("start")
+_END = attrgetter("end")
+
+
+def _longest_first(run: list[Candidate]) -> list[Candidate]:
+    kept: list[Candidate] = []
+    for c in sorted(run, key=lambda c: (-c.length, c.start)):
+        if all(c.end <= k.start or k.end <= c.start for k in kept):
+            kept.append(c)
+    kept.sort(key=_START)
+    return kept

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
-from services.tag.gazetteer import Entry, Gazetteer, data_hash, load_gazetteer
+from services.tag.gazetteer import AliasRef, Entry, Gazetteer, data_hash, load_gazetteer
 from services.tag.matcher import Candidate, FoldedField, Matcher, select_longest
 from services.tag.relevance import Mention, grade
 
@@ -124,6 +125,30 @@ def _has_trigger(fld: FoldedField, start: int, end: int) -> bool:
     return any(t in _TRIGGERS_AFTER for t in after)
 
 
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the steps below ask of a hit's readings, worked out once per alias."""
+
+    anchor: bool  # unambiguous Syrian evidence
+    context: bool  # some reading needs context
+    country: str | None  # the one country its places and demonyms point at
+    tags: bool  # some reading is not a stop phrase
+    person_stop: bool  # a full name from the stop group "persons"
+    syrian_place: bool
+
+    @staticmethod
+    def of(refs: list[AliasRef], entries: list[Entry]) -> _Facts:
+        countries = {r.country for r in refs if r.country}
+        return _Facts(
+            anchor=any(r.anchor for r in refs) and not any(r.foreign_geo for r in refs),
+            context=any(r.context for r in refs),
+            country=countries.pop() if len(countries) == 1 else None,
+            tags=any(r.kind != "stop" for r in refs),
+            person_stop=any(r.kind == "stop" and entries[r.entry].name == "persons" for r in refs),
+            syrian_place=any(r.country == "SY" and r.kind == "place" for r in refs),
+        )
+
+
 class Tagger:
     """Tag articles; construct once (loads the gazetteer and builds the automaton)."""
 
@@ -133,16 +158,28 @@ class Tagger:
         self.gazetteer = gazetteer or load_gazetteer()
         self.entries: list[Entry] = self.gazetteer.entries
         self.matcher = Matcher(self.gazetteer)
+        # Keyed by the identity of the gazetteer's own reading lists, which the matcher hands
+        # on whenever every reading of a hit passed its checks (the common case).
+        self._facts: dict[int, tuple[list[AliasRef], _Facts]] = {
+            id(refs): (refs, _Facts.of(refs, self.entries)) for refs in self.gazetteer.aliases.values()
+        }
+
+    def _facts_of(self, refs: list[AliasRef]) -> _Facts:
+        known = self._facts.get(id(refs))
+        if known is not None and known[0] is refs:
+            return known[1]
+        return _Facts.of(refs, self.entries)
 
     # -- step 2 ---------------------------------------------------------------------
     def _filter_context(self, cands: list[Candidate]) -> list[Candidate]:
-        anchored = any(
-            not c.glued and any(r.anchor for r in c.refs) and not any(r.foreign_geo for r in c.refs) for c in cands
-        )
+        facts = self._facts_of
+        for c in cands:
+            c.facts = facts(c.refs)
+        anchored = any(not c.glued and c.facts.anchor for c in cands)
         kept: list[Candidate] = []
         has_partial = False
         for c in cands:
-            if not c.glued and not any(r.context for r in c.refs):
+            if not c.glued and not c.facts.context:
                 kept.append(c)  # the common case: nothing to check
                 continue
             refs = []
@@ -160,7 +197,8 @@ class Tagger:
                         continue
                 refs.append(r)
             if refs:
-                c.refs = refs
+                if len(refs) != len(c.refs):
+                    c.refs, c.facts = refs, facts(refs)
                 kept.append(c)
         if not has_partial:
             return kept
@@ -172,6 +210,7 @@ class Tagger:
                 c.refs = [r for r in c.refs if r.context != "p" or r.entry in full]
                 if not c.refs:
                     continue
+                c.facts = facts(c.refs)
             out.append(c)
         return out
 
@@ -179,14 +218,16 @@ class Tagger:
     @staticmethod
     def _country(c: Candidate) -> str | None:
         """The one country a hit's places and demonyms point at, if they agree."""
-        countries = {r.country for r in c.refs if r.country}
-        return countries.pop() if len(countries) == 1 else None
+        country: str | None = c.facts.country
+        return country
 
     def _resolve(self, chosen: list[Candidate]) -> tuple[list[tuple[Candidate, list[Entry]]], Counter[str]]:
         persons = self._person_surnames(chosen)
-        chosen = [c for c in chosen if any(r.kind != "stop" for r in c.refs)]
+        chosen = [c for c in chosen if c.facts.tags]
         if persons:
             chosen = self._drop_surnames(chosen, persons)
+            for c in chosen:
+                c.facts = self._facts_of(c.refs)
         doc: Counter[str] = Counter()
         for c in chosen:
             if country := self._country(c):
@@ -197,13 +238,14 @@ class Tagger:
         abroad = {
             c.field.folded[c.start : c.end]
             for i, c in enumerate(chosen)
-            if any(r.country == "SY" and r.kind == "place" for r in c.refs) and self._qualified_abroad(c, chosen, i)
+            if c.facts.syrian_place and self._qualified_abroad(c, chosen, i)
         }
         for i, c in enumerate(chosen):
             if abroad and c.field.folded[c.start : c.end] in abroad:
                 c.refs = [r for r in c.refs if not (r.country == "SY" and r.kind in ("place", "demonym"))]
                 if not c.refs:
                     continue
+                c.facts = self._facts_of(c.refs)
             refs = c.refs
             if len(refs) == 1:  # the common case, without the bookkeeping below
                 r = refs[0]
@@ -224,7 +266,7 @@ class Tagger:
         """Folded surnames of people named like a Syrian place («سيباستيان سوريا», stop group ``persons``)."""
         out: set[str] = set()
         for c in chosen:
-            if any(r.kind == "stop" and self.entries[r.entry].name == "persons" for r in c.refs):
+            if c.facts.person_stop:
                 out.add(c.field.folded[c.start : c.end].rsplit(" ", 1)[-1])
         return out
 
@@ -306,12 +348,16 @@ class Tagger:
         mentions: list[Mention] = []
         groups: dict[str, dict[str, Any]] = {}
         for c, entries in resolved:
-            s, e = c.field.span(c.start, c.end)
-            ev = {"field": c.field.name, "start": s, "end": e, "text": c.field.original[s:e]}
+            fld = c.field
+            s, e = fld.span(c.start, c.end) if fld.keys else (c.start, c.end)
+            ev = {"field": fld.name, "start": s, "end": e, "text": fld.original[s:e]}
             for ent in entries:
-                country = shared if "x" in ent.flags else ent.country
+                flags = ent.flags
+                country = shared if flags and "x" in flags else ent.country
                 mentions.append(
-                    Mention(c.field.name, s, e, ent.kind, ent.id, country, ent.type, ent.scope, "w" in ent.flags)
+                    Mention(
+                        fld.name, s, e, ent.kind, ent.id, country, ent.type, ent.scope, bool(flags) and "w" in flags
+                    )
                 )
                 if ent.kind == "demonym":
                     continue
