@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import lzma
 import os
+import re
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ __all__ = [
     "Doc",
     "Span",
     "english_dev",
+    "english_web",
     "load_labels",
     "ner_docs",
     "re3d_docs",
@@ -204,3 +206,60 @@ def english_dev(name: str = "english_dev.jsonl") -> list[dict[str, object]]:
     """Our own short English relevance texts (written for this bench, with grades)."""
     lines = (LABELS / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+# Syria-related words that put an English web text in the relevance pool (as draw.py's KEYWORDS for Arabic).
+ENGLISH_KEYWORDS = re.compile(
+    r"\bSyria|\bAssad\b|\bDamascus\b|\bAleppo\b|\bISIS\b|\bISIL\b|Islamic State|\bHoms\b|\bIdlib\b|\bRaqqa"
+)
+_CLEANEVAL_MARK = re.compile(r"^\s*<[phl]>", re.MULTILINE)
+
+
+def _html_text(raw: bytes, xpath: str = "//body") -> str:
+    from lxml import html
+
+    root = html.fromstring(raw.decode("utf-8", "replace"))
+    return "\n".join(" ".join(el.text_content().split()) for el in root.xpath(xpath)).strip()
+
+
+def _is_english(text: str) -> bool:
+    """At least two of every hundred words are "the" (the Readability tests include Spanish pages)."""
+    words = text.lower().split()
+    return bool(words) and words.count("the") * 50 >= len(words)
+
+
+def english_web() -> list[Doc]:
+    """English gold main texts of the extraction benchmarks that mention Syria-related words.
+
+    The texts are the human gold extractions of ``html-cleaning-merged`` (Dragnet 2012 news,
+    CleanEval 2007 web pages, L3S-GN1 2008 Google News with its headline and full-text labels,
+    Readability tests) and ``fundus-evaluation``; a text enters when :data:`ENGLISH_KEYWORDS`
+    matches it.  Ids are ``<set>/<file>``.
+    """
+    base = shared_data() / "html-cleaning-merged"
+    docs: list[Doc] = []
+    for archive in ("dragnet_data", "cleaneval-dev", "cleaneval-final", "page-signal-master", "readability"):
+        with tarfile.open(base / f"{archive}.tar.xz", "r:xz") as tar:
+            for member in sorted(tar.getmembers(), key=lambda m: m.name):
+                f = tar.extractfile(member) if member.isfile() and "/GoldStandard/" in member.name else None
+                if f is None:
+                    continue
+                raw = f.read()
+                title: str | None = None
+                if archive == "page-signal-master":  # L3S-GN1 labels: sel1 headline, sel2 full text
+                    title = _html_text(raw, "//*[contains(@class, 'x-nc-sel1')]") or None
+                    text = _html_text(raw, "//*[contains(@class, 'x-nc-sel2')]")
+                elif archive == "readability":
+                    text = _html_text(raw, "//body")
+                else:
+                    text = raw.decode("utf-8", "replace")
+                    if archive.startswith("cleaneval"):
+                        text = _CLEANEVAL_MARK.sub("", text.split("\n", 1)[1] if text.startswith("URL:") else text)
+                if ENGLISH_KEYWORDS.search(f"{title or ''}\n{text}") and _is_english(text):
+                    docs.append(Doc(f"{archive}/{member.name.rsplit('/', 1)[1]}", title, text.strip()))
+    truth = json.loads((shared_data() / "fundus-evaluation" / "ground_truth.json").read_text(encoding="utf-8"))
+    for name in sorted(truth):
+        text = "\n".join(truth[name].get("body") or [])
+        if ENGLISH_KEYWORDS.search(text) and _is_english(text):
+            docs.append(Doc(f"fundus/{name}", None, text))
+    return docs
