@@ -136,3 +136,28 @@ def test_title_and_text_offsets() -> None:
     idlib = next(p for p in tags["places"] if p["name"] == "Idlib")
     assert {ev["field"] for ev in idlib["evidence"]} == {"title", "text"}
     assert "Maarat al-Numan" in _places(tags)
+
+
+def test_select_longest_keeps_the_longest_of_each_overlapping_run() -> None:
+    import random
+
+    from services.tag.matcher import Candidate, FoldedField, select_longest
+
+    def reference(cands: list[Candidate]) -> list[tuple[str, int, int]]:
+        # Longest first, then leftmost, over the whole field: the definition select_longest must keep.
+        taken: list[Candidate] = []
+        for c in sorted(cands, key=lambda c: (-c.length, c.start)):
+            if all(c.field is not k.field or c.end <= k.start or k.end <= c.start for k in taken):
+                taken.append(c)
+        taken.sort(key=lambda c: (c.field.name != "title", c.start))
+        return [(c.field.name, c.start, c.end) for c in taken]
+
+    rng = random.Random(5)
+    title, text = FoldedField("title", "x" * 60, "x" * 60, []), FoldedField("text", "x" * 60, "x" * 60, [])
+    for _ in range(300):
+        cands = []
+        for _ in range(rng.randrange(12)):
+            start = rng.randrange(55)
+            cands.append(Candidate(rng.choice((title, text)), start, start + rng.randrange(1, 6), []))
+        got = [(c.field.name, c.start, c.end) for c in select_longest(cands)]
+        assert got == reference(cands)
