@@ -24,6 +24,7 @@ from lxml import etree
 from lxml.etree import ParserError
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 
+from services.clean.cascade import CompareMode, extract_main_text
 from services.clean.decode import decode_html
 from services.clean.errors import DecodeError, ExtractionFailed, ExtractionTooLarge
 from services.clean.language import detect_language
@@ -149,28 +150,17 @@ def _is_menu(line: str) -> bool:
     return all(len(p.split()) <= _MENU_ITEM_WORDS for p in parts) and not line.rstrip().endswith((".", "؟", "!"))
 
 
-def _trafilatura_text(tree: HtmlElement, url: str | None) -> str:
-    doc = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        include_comments=False,
-        include_tables=True,
-        with_metadata=False,
-        output_format="python",
-    )
-    return str(getattr(doc, "text", None) or "") if doc is not None else ""
-
-
-def extract_text(tree: HtmlElement, url: str | None = None) -> str:
+def extract_text(tree: HtmlElement, url: str | None = None, *, compare: CompareMode = "gated") -> str:
     """Main text of an already parsed (and pruned) page; paragraphs separated by ``\\n``.
 
-    trafilatura's full cascade (its own extraction compared with readability and
-    jusText) runs on the whole pruned page.  Measured on ``bench.extract`` (all pages):
-    fast mode, and narrowing to the element the page names as its article
-    (``articleBody``, ``entry-content``...), each cost recall (intro paragraphs, lists
-    and footnotes outside the container) on some sets.
+    trafilatura's cascade runs on the whole pruned page (see
+    :mod:`services.clean.cascade`; ``compare`` chooses when readability and jusText
+    are consulted).  Measured on ``bench.extract`` (all pages): fast mode, and
+    narrowing to the element the page names as its article (``articleBody``,
+    ``entry-content``...), each cost recall (intro paragraphs, lists and footnotes
+    outside the container) on some sets.
     """
-    return _trafilatura_text(tree, url)
+    return extract_main_text(tree, url, compare=compare)
 
 
 # A link label longer than this is a headline link, which can also be an article's line.
@@ -207,12 +197,14 @@ def extract_page(
     http_charset: str | None = None,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    compare: CompareMode = "gated",
 ) -> Extraction:
     """Extract the article from raw page bytes.
 
     Raises :class:`ExtractionTooLarge` before parsing when ``body`` exceeds
     ``max_bytes``, :class:`DecodeError` when the bytes are not a parseable page.
     An empty ``text`` is returned as is; the handler decides whether that rejects.
+    ``compare`` is for the benchmark's trade-off curve (see :func:`extract_main_text`).
     """
     if len(body) > max_bytes:
         raise ExtractionTooLarge(f"body is {len(body)} bytes, over the {max_bytes}-byte cap")
@@ -226,7 +218,7 @@ def extract_page(
         _drop_head(tree)
         unwrap_layout_tables(tree)
         prune_boilerplate(tree)
-        main = _clean_lines(extract_text(tree, url), meta.title, meta.authors)
+        main = _clean_lines(extract_text(tree, url, compare=compare), meta.title, meta.authors)
     except RecursionError as exc:  # lxml on absurdly deep trees
         raise ExtractionFailed("page too deeply nested") from exc
     main = _strip_link_edges(main, labels)
