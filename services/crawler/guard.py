@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from services.crawler.errors import BadUrl, BlockedAddress
+from services.crawler.urls import origin_prefix
 
 __all__ = ["AddressPolicy", "GuardedResolver", "resolve_checked"]
 
@@ -35,6 +36,7 @@ _METADATA = (
     ipaddress.ip_network("192.0.0.192/32"),  # Oracle
 )
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_PASSED_MAX = 50_000
 
 
 class AddressPolicy:
@@ -52,6 +54,7 @@ class AddressPolicy:
         self.allow_hosts = frozenset(h.lower().rstrip(".") for h in allow_hosts)
         self.resolve_map = {k.lower(): v for k, v in (resolve or {}).items()}
         self.only_allowed = only_allowed
+        self._passed: set[str] = set()  # origin prefixes that passed check_url
 
     def host_allowed(self, host: str) -> bool:
         """Whether ``host`` is on the explicit host allow-list (exact or ``*.suffix``)."""
@@ -95,7 +98,22 @@ class AddressPolicy:
         """Static checks before any request: scheme, host present, IP literals.
 
         Names are checked later, on their resolved addresses (:class:`GuardedResolver`).
+        The checks read only ``scheme://netloc``, so that prefix is what is checked and
+        remembered once it passed (one urlsplit per host, not per page).
         """
+        prefix = origin_prefix(url)
+        if prefix in self._passed:
+            return
+        try:
+            self._check_url(prefix)
+        except (BadUrl, BlockedAddress):
+            self._check_url(url)  # the same verdict, reported with the whole URL
+            raise
+        if len(self._passed) >= _PASSED_MAX:
+            self._passed.clear()
+        self._passed.add(prefix)
+
+    def _check_url(self, url: str) -> None:
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises ValueError on a bad port

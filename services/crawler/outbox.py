@@ -43,9 +43,18 @@ class Outbox:
     """Batches record groups into transactions; ``flush`` commits what is pending now."""
 
     def __init__(
-        self, producer: AIOKafkaProducer, kafka: KafkaSettings, interval_s: float, max_records: int = 500
+        self,
+        producer: AIOKafkaProducer,
+        kafka: KafkaSettings,
+        interval_s: float,
+        max_records: int = 500,
+        compacted: frozenset[str] = frozenset(),
     ) -> None:
         self._producer = producer
+        # Topics where a key's last value in a transaction supersedes its earlier ones
+        # (feed state): only that one is sent.  A feed's state is ~20 KB (its seen keys)
+        # and a slow poll puts one with every group of pages.
+        self._compacted = compacted
         self._kafka = kafka
         self._interval = interval_s
         self._max_records = max_records
@@ -55,6 +64,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.committed_records = 0
+        self.superseded_records = 0  # not sent: a later value of the key was in the transaction
 
     def start(self) -> None:
         """Start the committer task."""
@@ -107,8 +117,17 @@ class Outbox:
                 await self._producer.begin_transaction()
                 try:
                     sends = []
-                    for records, _ in batch:
-                        for r in records:
+                    last = {
+                        (r.topic, r.key): (i, j)
+                        for i, (records, _) in enumerate(batch)
+                        for j, r in enumerate(records)
+                        if r.topic in self._compacted
+                    }
+                    for i, (records, _) in enumerate(batch):
+                        for j, r in enumerate(records):
+                            if r.topic in self._compacted and last[r.topic, r.key] != (i, j):
+                                self.superseded_records += 1
+                                continue
                             sends.append(
                                 await self._producer.send(
                                     topic_name(self._kafka, r.topic),
@@ -129,8 +148,8 @@ class Outbox:
                     fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
                     fut.exception()  # retrieved here: the committer's failure is reported by its task
             raise
-        for records, fut in batch:
-            self.committed_records += len(records)
+        self.committed_records += len(sends)
+        for _, fut in batch:
             if not fut.done():
                 fut.set_result(None)
 

@@ -159,9 +159,17 @@ class FeedPoller:
 
     async def poll(self, spec: FeedSpec, st: FeedState) -> None:
         """Poll once and wait until everything it produced is committed."""
+        await (await self.start(spec, st))
+
+    async def start(self, spec: FeedSpec, st: FeedState) -> asyncio.Future[None]:
+        """Poll once; return the future of the commit of what it produced.
+
+        The feed loop awaits that future only before the feed's next poll, so the commit
+        overlaps the wait between polls instead of adding to it, while a feed still has
+        at most one poll's output waiting for Kafka (back-pressure).
+        """
         lo, hi = bounds(self.cfg, spec.min_interval_s, spec.max_interval_s)
-        fut = await self._poll(spec, st, lo, hi)
-        await fut
+        return await self._poll(spec, st, lo, hi)
 
     async def _poll(self, spec: FeedSpec, st: FeedState, lo: float, hi: float) -> asyncio.Future[None]:
         # Intervals count from the poll's start: a poll that spends a while fetching pages

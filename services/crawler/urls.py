@@ -12,7 +12,7 @@ import functools
 import hashlib
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-__all__ = ["article_id", "canonical_url", "host_key", "short_hash"]
+__all__ = ["article_id", "canonical_url", "host_key", "origin_prefix", "short_hash"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -104,8 +104,34 @@ def short_hash(data: str | bytes) -> str:
     return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
+def origin_prefix(url: str) -> str:
+    """``url`` cut after its authority (``scheme://netloc``), found by plain string search.
+
+    urlsplit derives scheme, host, port and userinfo from this prefix alone, so results
+    that depend only on those can be cached by it (page URLs are all different, their
+    prefixes are few).  URLs that urlsplit would clean first (leading blanks, tabs or
+    newlines inside) are returned whole, which is always correct, just not cached well.
+    """
+    if not url[:1].isalpha() or "\t" in url or "\n" in url or "\r" in url:
+        return url
+    start = url.find("://")
+    if start < 0:
+        return url
+    end = len(url)
+    for sep in "/?#":
+        k = url.find(sep, start + 3)
+        if 0 <= k < end:
+            end = k
+    return url[:end]
+
+
 def host_key(url: str) -> str:
     """``scheme://host:port`` of a URL: the unit of politeness and robots.txt."""
+    return _host_key(origin_prefix(url))
+
+
+@functools.lru_cache(maxsize=16384)
+def _host_key(url: str) -> str:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     try:

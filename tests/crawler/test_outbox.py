@@ -56,3 +56,23 @@ async def test_failed_commit_fails_the_groups_and_the_committer() -> None:
     with pytest.raises(RuntimeError, match="broker said no"):
         await asyncio.wait_for(outbox.task, 5)
     assert isinstance(fut.exception(), RuntimeError)
+
+
+async def test_only_the_last_state_of_a_feed_in_a_transaction_is_sent() -> None:
+    producer = FakeProducer()
+    outbox = Outbox(producer, KafkaSettings(), 0.01, max_records=7, compacted=frozenset({"news.crawler.state"}))  # type: ignore[arg-type]
+
+    def with_state(prefix: str, feed: str, n: int) -> list[Record]:
+        return [*group(prefix, n), Record("news.crawler.state", feed, {"after": prefix})]
+
+    futs = [
+        outbox.put(with_state("a", "feed-1", 2)),
+        outbox.put(with_state("b", "feed-2", 1)),
+        outbox.put(with_state("c", "feed-1", 1)),  # same transaction as "a": supersedes its state
+        outbox.put(with_state("d", "feed-1", 2)),  # next transaction: its own state goes out
+    ]
+    await outbox.flush()
+    assert all(f.done() and f.exception() is None for f in futs)
+    assert producer.txns == [["a0", "a1", "b0", "feed-2", "c0", "feed-1"], ["d0", "d1", "feed-1"]]
+    assert outbox.superseded_records == 1
+    assert outbox.committed_records == 9

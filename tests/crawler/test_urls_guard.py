@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import pytest
 
@@ -110,3 +111,36 @@ def test_literal_ip_checked_before_connecting() -> None:
     with pytest.raises(BlockedAddress):
         AddressPolicy().check_url("http://169.254.169.254/latest/meta-data/")
     AddressPolicy().check_url("http://example.com/")  # names are checked when resolved
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://a.test:8080/x?y=1#z",
+        "HTTPS://User:pw@Ex.com:8443?q",
+        "http://x.test#frag",
+        "http://[::1]:80/a",
+        "  http://x.test/leading-blank",
+        "http://x.test/tab\there",
+        "mailto:someone@x.test",
+    ],
+)
+def test_host_key_from_the_origin_prefix_equals_the_full_parse(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower(), 0)
+    assert host_key(url) == f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
+
+
+def test_url_checks_remembered_per_origin_keep_their_verdicts() -> None:
+    policy = AddressPolicy()
+    policy.check_url("http://news.test/a/1")
+    policy.check_url("http://news.test/a/2")  # passed origin: no new parse, same verdict
+    for _ in range(2):  # refused origins are never remembered as passed
+        with pytest.raises(BlockedAddress):
+            policy.check_url("http://10.0.0.1/a")
+    with pytest.raises(BadUrl, match=re.escape("credentials in URL refused: 'http://u:p@news.test/secret'")):
+        policy.check_url("http://u:p@news.test/secret")  # the message names the whole URL
+    with pytest.raises(BadUrl):
+        policy.check_url("ftp://news.test/a")
