@@ -18,16 +18,13 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from services.runtime.config import KafkaSettings
-from services.runtime.kafka import encode_json, topic_name
+from services.runtime.kafka import encode_json, output_headers, topic_name
 
-__all__ = ["Outbox", "Record"]
+__all__ = ["STAGE", "Outbox", "Record", "record_headers"]
 
 log = logging.getLogger(__name__)
 
-_HEADERS = {
-    "news.raw": [("content-type", b"application/json"), ("schema-version", b"1"), ("stage", b"crawler")],
-    "news.deadletter": [("content-type", b"application/json"), ("schema-version", b"1"), ("stage", b"crawler")],
-}
+STAGE = "crawler"  # the newsingest.stage header of everything the crawler writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +34,12 @@ class Record:
     topic: str
     key: str
     value: dict[str, Any] | None
+
+
+def record_headers(record: Record) -> list[tuple[str, bytes]]:
+    """Kafka headers of one output, named as the stage runtime names them; the trace of
+    an article starts here, so its trace-id is the record's key (the article id)."""
+    return output_headers(STAGE, record.topic, record.key.encode("utf-8"))
 
 
 class Outbox:
@@ -133,7 +136,7 @@ class Outbox:
                                     topic_name(self._kafka, r.topic),
                                     None if r.value is None else encode_json(r.value),
                                     key=r.key.encode("utf-8"),
-                                    headers=_HEADERS.get(r.topic),
+                                    headers=record_headers(r),
                                 )
                             )
                     await asyncio.gather(*sends)

@@ -41,6 +41,7 @@ __all__ = [
     "headers_dict",
     "make_consumer",
     "make_producer",
+    "output_headers",
     "security_kwargs",
     "topic_name",
 ]
@@ -76,6 +77,24 @@ def decode_json(data: bytes | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadMessage(f"value is JSON {type(value).__name__}, expected an object")
     return value
+
+
+def output_headers(stage: str, logical_topic: str, trace_id: bytes) -> Headers:
+    """The headers of every record a service writes (``stageHeaders`` in schemas/asyncapi.yaml).
+
+    ``newsingest.schema`` is the topic's schema name and major version (``state/1`` on
+    internal topics); ``trace-id`` follows one item through every topic: a stage carries
+    its input's, the crawler starts it with the article id.
+
+    >>> output_headers("crawler", "news.raw", b"0f3c")[1:3]
+    [('newsingest.stage', b'crawler'), ('newsingest.schema', b'raw_page/1')]
+    """
+    return [
+        ("content-type", b"application/json"),
+        ("newsingest.stage", stage.encode()),
+        ("newsingest.schema", f"{TOPICS[logical_topic].schema or 'state'}/1".encode()),
+        ("trace-id", trace_id),
+    ]
 
 
 def headers_dict(headers: Iterable[tuple[str, bytes]] | None) -> dict[str, str]:

@@ -28,7 +28,8 @@ import yaml
 from aiokafka import ConsumerRecord, TopicPartition
 
 from services.crawler.config import CrawlerSettings
-from services.crawler.outbox import _HEADERS as CRAWLER_HEADERS
+from services.crawler.outbox import Record
+from services.crawler.outbox import record_headers as crawler_headers
 from services.crawler.urls import article_id
 from services.runtime.config import KafkaSettings, Settings
 from services.runtime.kafka import make_consumer, make_producer
@@ -182,7 +183,9 @@ async def test_stage_output_headers_match_the_document(doc: dict[str, Any], topi
 async def test_dead_letter_headers_cover_both_writers(doc: dict[str, Any]) -> None:
     (message,) = messages_of(doc, channels_by_topic(doc)["news.deadletter"])
     props = header_schema(doc, message)["properties"]
-    for written in (await _headers_the_stage_writes("news.deadletter"), dict(CRAWLER_HEADERS["news.deadletter"])):
+    crawler = dict(crawler_headers(Record("news.deadletter", article_id("https://example.org/a"), {})))
+    for written in (await _headers_the_stage_writes("news.deadletter"), crawler):
+        assert set(written) == set(header_schema(doc, message)["required"])
         for name, value in written.items():
             assert name in props, name
             assert jsonschema.Draft7Validator(props[name]).is_valid(value.decode()), (name, value)
@@ -191,10 +194,17 @@ async def test_dead_letter_headers_cover_both_writers(doc: dict[str, Any]) -> No
 def test_crawler_headers_match_the_document(doc: dict[str, Any]) -> None:
     (message,) = messages_of(doc, channels_by_topic(doc)["news.raw"])
     documented = header_schema(doc, message)
-    written = dict(CRAWLER_HEADERS["news.raw"])
+    key = article_id("https://example.org/a")
+    written = dict(crawler_headers(Record("news.raw", key, {})))
     assert set(documented["required"]) == set(written)
     for name, value in written.items():
-        assert documented["properties"][name] == {"type": "string", "const": value.decode()}
+        assert jsonschema.Draft7Validator(documented["properties"][name]).is_valid(value.decode()), (name, value)
+    # The same names and values the stage runtime writes, so one reader handles every topic.
+    stage_names = set(header_schema(doc, messages_of(doc, channels_by_topic(doc)["news.clean"])[0])["properties"])
+    assert set(written) == stage_names
+    assert written["newsingest.stage"] == b"crawler"
+    assert written["newsingest.schema"] == f"{TOPICS['news.raw'].schema}/1".encode()
+    assert written["trace-id"] == key.encode()  # the article's trace starts at the crawler
 
 
 def test_keys_are_article_ids(doc: dict[str, Any]) -> None:
