@@ -135,10 +135,16 @@ class _Facts:
     tags: bool  # some reading is not a stop phrase
     person_stop: bool  # a full name from the stop group "persons"
     syrian_place: bool
+    geo: tuple[int, ...]  # entries it may name as a place or demonym, in gazetteer order
+    # The entries it names when no choice between places is needed (at most one geo reading).
+    fixed: tuple[Entry, ...] | None
+    rest: tuple[Entry, ...]  # its actors and topics
 
     @staticmethod
     def of(refs: list[AliasRef], entries: list[Entry]) -> _Facts:
         countries = {r.country for r in refs if r.country}
+        geo = tuple(dict.fromkeys(r.entry for r in refs if r.kind in ("place", "demonym")))
+        rest = tuple(dict.fromkeys(r.entry for r in refs if r.kind in ("actor", "topic")))
         return _Facts(
             anchor=any(r.anchor for r in refs) and not any(r.foreign_geo for r in refs),
             context=any(r.context for r in refs),
@@ -146,6 +152,9 @@ class _Facts:
             tags=any(r.kind != "stop" for r in refs),
             person_stop=any(r.kind == "stop" and entries[r.entry].name == "persons" for r in refs),
             syrian_place=any(r.country == "SY" and r.kind == "place" for r in refs),
+            geo=geo,
+            fixed=tuple(entries[j] for j in (*geo, *rest)) if len(geo) <= 1 else None,
+            rest=tuple(entries[j] for j in rest),
         )
 
 
@@ -159,16 +168,19 @@ class Tagger:
         self.entries: list[Entry] = self.gazetteer.entries
         self.matcher = Matcher(self.gazetteer)
         # Keyed by the identity of the gazetteer's own reading lists, which the matcher hands
-        # on whenever every reading of a hit passed its checks (the common case).
-        self._facts: dict[int, tuple[list[AliasRef], _Facts]] = {
-            id(refs): (refs, _Facts.of(refs, self.entries)) for refs in self.gazetteer.aliases.values()
-        }
+        # on whenever every reading of a hit passed its checks (the common case); filled on use.
+        self._canonical = {id(refs): refs for refs in self.gazetteer.aliases.values()}
+        self._facts: dict[int, _Facts] = {}
 
     def _facts_of(self, refs: list[AliasRef]) -> _Facts:
-        known = self._facts.get(id(refs))
-        if known is not None and known[0] is refs:
-            return known[1]
-        return _Facts.of(refs, self.entries)
+        key = id(refs)
+        facts = self._facts.get(key)
+        if facts is not None:
+            return facts
+        facts = _Facts.of(refs, self.entries)
+        if self._canonical.get(key) is refs:
+            self._facts[key] = facts
+        return facts
 
     # -- step 2 ---------------------------------------------------------------------
     def _filter_context(self, cands: list[Candidate]) -> list[Candidate]:
@@ -221,7 +233,7 @@ class Tagger:
         country: str | None = c.facts.country
         return country
 
-    def _resolve(self, chosen: list[Candidate]) -> tuple[list[tuple[Candidate, list[Entry]]], Counter[str]]:
+    def _resolve(self, chosen: list[Candidate]) -> tuple[list[tuple[Candidate, tuple[Entry, ...]]], Counter[str]]:
         persons = self._person_surnames(chosen)
         chosen = [c for c in chosen if c.facts.tags]
         if persons:
@@ -232,7 +244,7 @@ class Tagger:
         for c in chosen:
             if country := self._country(c):
                 doc[country] += 1
-        out: list[tuple[Candidate, list[Entry]]] = []
+        out: list[tuple[Candidate, tuple[Entry, ...]]] = []
         entries = self.entries
         # One sense per article: once "Damascus, Virginia" is seen, "Damascus" is that one.
         abroad = {
@@ -246,20 +258,12 @@ class Tagger:
                 if not c.refs:
                     continue
                 c.facts = self._facts_of(c.refs)
-            refs = c.refs
-            if len(refs) == 1:  # the common case, without the bookkeeping below
-                r = refs[0]
-                e = entries[r.entry]
-                if r.kind == "stop":
-                    continue
-                out.append((c, [e]))
+            fixed = c.facts.fixed
+            if fixed is not None:  # the common case: nothing to choose
+                if fixed:
+                    out.append((c, fixed))
                 continue
-            geo = list(dict.fromkeys(r.entry for r in refs if r.kind in ("place", "demonym")))
-            rest = list(dict.fromkeys(r.entry for r in refs if r.kind in ("actor", "topic")))
-            if len(geo) > 1:
-                geo = [self._pick(i, geo, doc, chosen)]
-            if geo or rest:
-                out.append((c, [entries[j] for j in (*geo, *rest)]))
+            out.append((c, (entries[self._pick(i, list(c.facts.geo), doc, chosen)], *c.facts.rest)))
         return out, doc
 
     def _person_surnames(self, chosen: list[Candidate]) -> set[str]:
