@@ -9,8 +9,9 @@ The exact hash is over the folded text (:mod:`.folding`): what outlets change wh
 copy a wire story without editing it (Arabic spelling variants, Unicode compatibility
 forms, case, invisible marks, punctuation and whitespace) does not change it.
 
-The near-duplicate signature is a b-bit MinHash (Li & König): ``N_PERM`` permutations,
-8 bits kept per value, over 3-word shingles of the folded text.  Two different minima
+The near-duplicate signature is a b-bit one-permutation MinHash (Li & König; Li, Owen
+& Zhang): ``N_PERM`` bins of one permutation, 8 bits kept per value, over 3-word
+shingles of the folded text.  Two different minima
 agree on 8 bits with probability 1/256, which :func:`similarity` corrects for; in
 exchange a signature is 128 bytes, a quarter of uint32 values, which is what keeps a
 million-article index under a gigabyte.
@@ -33,6 +34,7 @@ __all__ = [
     "SHINGLE_WORDS",
     "Fingerprint",
     "decode_signature",
+    "distinct_count",
     "encode_signature",
     "fingerprint",
     "jaccard_from_matches",
@@ -57,10 +59,15 @@ Signature = npt.NDArray[np.uint8]
 _CHANCE = 1.0 / 256  # two different minima share their low 8 bits
 
 _rng = np.random.Generator(np.random.PCG64(20150721))
-# x -> a*x mod 2**32 with odd a is a bijection of the 32-bit shingle hashes; the high
-# bits of the product depend on every bit of x, so its minimum behaves as the minimum of
-# a random permutation (the bench checks the estimate against exact Jaccard).
-_PERM_A = (_rng.integers(0, 2**31, size=N_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)).astype(np.uint32)
+# x -> a*x mod 2**32 with odd a is a bijection of the 32-bit shingle hashes; its high
+# bits depend on every bit of x, so they pick the bin and the order within it.
+_OPH_MUL = np.uint32(int(_rng.integers(0, 2**31)) * 2 + 1)
+_BIN_SHIFT = np.uint32(32 - (N_PERM.bit_length() - 1))
+_BIN_IDS = np.arange(N_PERM, dtype=np.uint32)
+_BIN_STARTS = _BIN_IDS << _BIN_SHIFT
+_DENSIFY_RIGHT = _rng.integers(0, 2, size=N_PERM).astype(np.intp)
+_DENSIFY_SALT = _rng.integers(0, 256, size=2 * N_PERM, dtype=np.uint32)
+_DENSIFY_SALT[[0, N_PERM]] = 0  # a filled bin keeps its own minimum
 _SHINGLE_MUL = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 _EMPTY_SIGNATURE: Signature = np.zeros(0, dtype=np.uint8)
 
@@ -71,10 +78,10 @@ def text_hash(words: npt.NDArray[np.uint64], title_words: npt.NDArray[np.uint64]
     Hashing the word sequence is hashing the folded text (up to 64-bit word collisions)
     without building it as a string.
     """
-    h = hashlib.blake2b(words.astype("<u8").tobytes(), digest_size=16)
+    h = hashlib.blake2b(words.astype("<u8", copy=False).tobytes(), digest_size=16)
     if title_words is not None:
         h.update(b"|title|")
-        h.update(title_words.astype("<u8").tobytes())
+        h.update(title_words.astype("<u8", copy=False).tobytes())
     return h.hexdigest()
 
 
@@ -98,22 +105,53 @@ def shingle_hashes(words: npt.NDArray[np.uint64], k: int = SHINGLE_WORDS) -> npt
 
 
 def minhash(shingles: npt.NDArray[np.uint32]) -> Signature:
-    """b-bit MinHash signature (``N_PERM`` x uint8) of a set of 32-bit shingle hashes."""
+    """b-bit one-permutation MinHash (``N_PERM`` x uint8) of a set of 32-bit shingle hashes.
+
+    One permutation (an odd multiplier, a bijection of 32-bit values) split into
+    ``N_PERM`` bins by its top 7 bits; each bin keeps its minimum, found with one sort
+    and one binary search, instead of ``N_PERM`` products per shingle (Li, Owen & Zhang,
+    "One Permutation Hashing").  A bin no shingle falls into (short texts) borrows the
+    nearest filled bin in a fixed random direction, salted by the distance
+    (Shrivastava & Li, "Improved densification"), so two texts agree on an empty bin
+    about as often as they would on a permutation's minimum.
+    """
+    return _one_permutation(shingles)[0]
+
+
+def _one_permutation(shingles: npt.NDArray[np.uint32]) -> tuple[Signature, int]:
+    """:func:`minhash` and the number of distinct shingles (one sort serves both)."""
     if shingles.size == 0:
-        return _EMPTY_SIGNATURE
-    mins = np.full(N_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
-    # Chunk so the (chunk, N_PERM) product stays cache-sized on long texts.
-    for start in range(0, shingles.size, 1024):
-        block = shingles[start : start + 1024, None] * _PERM_A
-        np.minimum(mins, block.min(axis=0), out=mins)
+        return _EMPTY_SIGNATURE, 0
+    y = np.sort(shingles * _OPH_MUL)
+    starts = np.searchsorted(y, _BIN_STARTS)
+    mins = y[np.minimum(starts, y.size - 1)]
+    # A bin is filled iff the first value at or after its start lies in it.
+    filled = (mins >> _BIN_SHIFT) == _BIN_IDS
+    if not filled.all():
+        full = np.flatnonzero(filled)
+        empty = np.flatnonzero(~filled)
+        k = np.searchsorted(full, empty)  # full[k] is the next filled bin, full[k - 1] the previous
+        right = _DENSIFY_RIGHT[empty]
+        src = np.where(right, full[k % full.size], full[k - 1])  # k - 1 = -1 wraps around
+        mins[empty] = mins[src] + _DENSIFY_SALT[(src - empty) % N_PERM + right * N_PERM]
     # The low 8 bits of the minimum stand for the minimising shingle (b-bit MinHash).
-    return (mins & np.uint32(0xFF)).astype(np.uint8)
+    distinct = 1 + int(np.count_nonzero(y[1:] != y[:-1]))
+    return (mins & np.uint32(0xFF)).astype(np.uint8), distinct
+
+
+def distinct_count(shingles: npt.NDArray[np.uint32]) -> int:
+    """Number of distinct shingle hashes (for containment estimates)."""
+    if shingles.size == 0:
+        return 0
+    y = np.sort(shingles)
+    return 1 + int(np.count_nonzero(y[1:] != y[:-1]))
 
 
 def jaccard_from_matches(matches: npt.NDArray[np.integer] | int) -> npt.NDArray[np.float64]:
     """Jaccard estimate from the number of equal signature values (b-bit correction)."""
-    frac = np.asarray(matches, dtype=np.float64) / N_PERM
-    return np.clip((frac - _CHANCE) / (1.0 - _CHANCE), 0.0, 1.0)
+    # matches <= N_PERM, so the estimate is at most 1; only the lower bound needs a clamp.
+    est = (np.asarray(matches, dtype=np.float64) - N_PERM * _CHANCE) * (1.0 / (N_PERM * (1.0 - _CHANCE)))
+    return np.maximum(est, 0.0)
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -141,6 +179,10 @@ class Fingerprint:
     n_tokens: int
     #: Empty when the text is shorter than :data:`MIN_NEAR_TOKENS` words.
     signature: Signature
+    #: Distinct shingles behind ``signature`` (0 without one): with two texts' Jaccard
+    #: it gives their overlap, so a copy padded with boilerplate or cut short is still
+    #: recognised as containing most of the other.
+    shingles: int = 0
 
 
 def fingerprint(text: str, title: str | None = None) -> Fingerprint:
@@ -150,10 +192,11 @@ def fingerprint(text: str, title: str | None = None) -> Fingerprint:
     the title: two cartoons with an empty body are not the same article.
 
     >>> fp = fingerprint("word " * 40)
-    >>> len(fp.signature), fp.n_tokens
-    (128, 40)
+    >>> len(fp.signature), fp.n_tokens, fp.shingles
+    (128, 40, 1)
     """
     words = word_hashes(text)
     if words.size < MIN_NEAR_TOKENS:
         return Fingerprint(text_hash(words, word_hashes(title or "")), int(words.size), _EMPTY_SIGNATURE)
-    return Fingerprint(text_hash(words), int(words.size), minhash(shingle_hashes(words)))
+    sig, distinct = _one_permutation(shingle_hashes(words))
+    return Fingerprint(text_hash(words), int(words.size), sig, distinct)

@@ -5,8 +5,9 @@ Arabic spelling variants folded (:func:`services.text.arabic.normalize_arabic`),
 case-folded, every run of non-word characters replaced by one space.
 
 :func:`word_hashes` hashes the words of that text about ten times faster than
-folding it as a string: :func:`fold_codes` looks every character up in a table built
-from the reference folding itself, and :func:`token_hashes` hashes words with numpy.  A per-character table is exact only where folding is context-free, so texts
+folding it as a string: every UTF-16 code unit is looked up in one table built from
+the reference folding itself (its folded character's hash value, or "delete",
+"separator", "context-dependent"), and words are hashed with numpy.  A per-character table is exact only where folding is context-free, so texts
 containing a character whose result depends on its neighbours (combining marks that
 NFKC composes, Hangul jamo, characters that fold to several characters, anything
 outside the Basic Multilingual Plane) take the reference path instead.  The test suite
@@ -123,34 +124,87 @@ def _power_tables(n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64
     return _powers[0], _powers[1]
 
 
-def token_hashes(codes: Codes) -> npt.NDArray[np.uint64]:
-    """A stable 64-bit hash per word of folded ``codes`` (words split by runs of 0x20).
+def _hash_words(vals: npt.NDArray[np.uint64], space: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
+    """Word hashes of a folded text given each character's value and whether it separates.
 
     Vectorised polynomial hashing: with prefix sums ``H`` of ``v[c_i] * Q**i`` a word
     spanning ``[s, e)`` hashes to ``(H[e] - H[s]) * Q**-s`` mod 2**64 (``Q`` is odd, so
-    it has an inverse), which does not depend on where the word occurs.
+    it has an inverse), which does not depend on where the word occurs.  Separators'
+    values enter ``H`` but never a word's difference, so they need not be zeroed.
     """
-    n = int(codes.size)
-    if n == 0:
-        return np.zeros(0, dtype=np.uint64)
+    n = int(vals.size)
     pw, ipw = _power_tables(n)
-    vals = _char_values()[codes & np.uint32(0xFFFF)]
-    if int(codes.max()) > 0xFFFF:  # astral characters (reference path only)
-        vals ^= (codes >> np.uint32(16)).astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
     np.cumsum(vals * pw[:n], out=prefix[1:])
     # Word edges are where "is space" flips, with virtual spaces before and after.
-    space = np.ones(n + 2, dtype=bool)
-    space[1:-1] = codes == _SPACE
-    edges = np.flatnonzero(space[1:] != space[:-1])
+    edge = np.empty(n + 2, dtype=bool)
+    edge[0] = edge[-1] = True
+    edge[1:-1] = space
+    edges = np.flatnonzero(edge[1:] != edge[:-1])
     starts, ends = edges[0::2], edges[1::2]
-    return (prefix[ends] - prefix[starts]) * ipw[starts]
+    out: npt.NDArray[np.uint64] = (prefix[ends] - prefix[starts]) * ipw[starts]
+    return out
+
+
+def token_hashes(codes: Codes) -> npt.NDArray[np.uint64]:
+    """A stable 64-bit hash per word of folded ``codes`` (words split by runs of 0x20)."""
+    if codes.size == 0:
+        return _NO_WORDS
+    vals = _char_values()[codes & np.uint32(0xFFFF)]
+    if int(codes.max()) > 0xFFFF:  # astral characters (reference path only)
+        vals ^= (codes >> np.uint32(16)).astype(np.uint64) * _ASTRAL_MIX
+    return _hash_words(vals, codes == _SPACE)
+
+
+# Sentinels of the fused table; :func:`_fused_table` checks no character value equals one.
+_V_DELETE = np.uint64(0)
+_V_SPACE = np.uint64(1)
+_V_COMPLEX = np.uint64(2)
+_ASTRAL_MIX = np.uint64(0xD6E8FEB86659FD93)
+_NO_WORDS = np.zeros(0, dtype=np.uint64)
+
+
+@cache
+def _fused_table() -> npt.NDArray[np.uint64]:
+    """Per UTF-16 code unit: the hash value of its folding, or a sentinel.
+
+    :func:`_table` and :func:`_char_values` composed, so the fast path is one lookup per
+    character; values are those :func:`token_hashes` gives the folded code points, so
+    both paths hash words identically.
+    """
+    table = _table()
+    special = (table == _DELETE) | (table == _SPACE) | (table == _COMPLEX)
+    folded = table[~special]
+    values = _char_values()[folded & np.uint32(0xFFFF)]
+    values ^= (folded >> np.uint32(16)).astype(np.uint64) * _ASTRAL_MIX
+    if np.isin(values, [_V_DELETE, _V_SPACE, _V_COMPLEX]).any():  # pragma: no cover - p ~ 2**-50
+        raise RuntimeError("dedupe folding: a character value equals a sentinel")
+    fused = np.full(0x10000, _V_COMPLEX, dtype=np.uint64)
+    fused[~special] = values
+    fused[table == _DELETE] = _V_DELETE
+    fused[table == _SPACE] = _V_SPACE
+    return fused
 
 
 def word_hashes(text: str) -> npt.NDArray[np.uint64]:
     """Hashes of the words of ``normalize_text(text)``, computed on the fast path.
 
+    UTF-16 code units index :func:`_fused_table` directly; surrogates (astral
+    characters) and context-dependent characters are marked complex there and send the
+    text to the reference path.
+
     >>> bool((word_hashes("Hello,  WORLD!") == word_hashes("hello world")).all())
     True
     """
-    return token_hashes(fold_codes(text))
+    units = np.frombuffer(text.encode("utf-16-le"), dtype=np.uint16)
+    if units.size == 0:
+        return _NO_WORDS
+    vals = _fused_table()[units]
+    if (vals == _V_COMPLEX).any():
+        return token_hashes(_slow(text))
+    if not vals.all():  # deleted characters (diacritics, tatweel, invisible marks)
+        vals = vals[vals != _V_DELETE]
+        if vals.size == 0:
+            return _NO_WORDS
+    return _hash_words(vals, vals == _V_SPACE)

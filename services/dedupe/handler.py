@@ -38,6 +38,9 @@ from services.errors import RejectedInput
 from services.runtime.handler import Out
 
 __all__ = [
+    "CONTAINMENT_FLOOR",
+    "CONTAINMENT_THRESHOLD",
+    "MIN_LENGTH_RATIO",
     "NEAR_THRESHOLD",
     "RETENTION_S",
     "SAME_URL_THRESHOLD",
@@ -53,6 +56,13 @@ __all__ = [
 #: rewritten by two outlets; below ~0.45 pairs are mostly a short item contained in a
 #: longer roundup (a different article).
 NEAR_THRESHOLD = 0.5
+#: Estimated share of the shorter text's shingles found in the other text at or above
+#: which two texts are one story even below ``NEAR_THRESHOLD`` (set above 1 to disable).
+CONTAINMENT_THRESHOLD = 0.6
+#: ... provided the shorter text has at least this share of the longer one's shingles.
+MIN_LENGTH_RATIO = 0.5
+#: ... and their estimated Jaccard is at least this (below it the estimate is mostly noise).
+CONTAINMENT_FLOOR = 0.25
 #: Same URL, text this similar: a re-fetch with noise (counters, related links), not an update.
 SAME_URL_THRESHOLD = 0.95
 RETENTION_S = 30 * 86400.0
@@ -121,6 +131,9 @@ class DedupeHandler:
         self,
         *,
         near_threshold: float = NEAR_THRESHOLD,
+        containment_threshold: float = CONTAINMENT_THRESHOLD,
+        min_length_ratio: float = MIN_LENGTH_RATIO,
+        containment_floor: float = CONTAINMENT_FLOOR,
         same_url_threshold: float = SAME_URL_THRESHOLD,
         retention_s: float = RETENTION_S,
         clock: Callable[[], float] | None = None,
@@ -128,6 +141,9 @@ class DedupeHandler:
         fingerprinter: Callable[[str, str | None], Fingerprint] = fingerprint,
     ) -> None:
         self.near_threshold = near_threshold
+        self.containment_threshold = containment_threshold
+        self.min_length_ratio = min_length_ratio
+        self.containment_floor = containment_floor
         self.same_url_threshold = same_url_threshold
         self.retention_s = retention_s
         self._clock = clock
@@ -202,14 +218,46 @@ class DedupeHandler:
             return self._accept(
                 value, article_id=article_id, url=url, fp=fp, seen_at=seen_at, revision=prev.revision + 1
             )
-        exact = self.index.find_exact(h64)
-        if exact is not None:
-            return [self._duplicate(value, exact, "exact", "text")]
         keys = band_keys(fp.signature) if fp.signature.size else None
-        near = self.index.find_near(fp.signature, self.near_threshold, keys)
-        if near is not None:
-            return [self._duplicate(value, near, "near", "minhash")]
+        found = self.index.lookup(h64, fp.signature, keys)
+        if found.exact is not None:
+            return [self._duplicate(value, found.exact, "exact", "text")]
+        if found.slots.size:
+            near = self.index.best(found, self.is_near(found.jaccard, fp.shingles, found.shingles))
+            if near is not None:
+                return [self._duplicate(value, near, "near", "minhash")]
         return self._accept(value, article_id=article_id, url=url, fp=fp, seen_at=seen_at, revision=0, keys=keys)
+
+    def is_near(
+        self, jaccard: npt.NDArray[np.float64], shingles: int, other: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.bool_]:
+        """Which candidates (estimated Jaccard, distinct shingle counts) are the same story.
+
+        Jaccard >= ``near_threshold``; or, when both shingle counts are known, the
+        estimated overlap ``J (|A| + |B|) / (1 + J)`` covers ``containment_threshold`` of
+        the shorter text, the shorter has at least ``min_length_ratio`` of the longer's
+        shingles, and Jaccard is at least ``containment_floor``.  The second rule is what
+        catches a copy padded with another outlet's boilerplate or cut short; the length
+        ratio keeps a short item quoted inside a long roundup from counting.
+        """
+        ok = jaccard >= self.near_threshold
+        # The best candidate is the most similar accepted one: if that passes on Jaccard
+        # alone the second rule cannot change the answer, and below the floor it never applies.
+        top = float(jaccard.max(initial=0.0))
+        if top >= self.near_threshold or top < self.containment_floor:
+            return ok
+        if shingles <= 0 or self.containment_threshold > 1.0:
+            return ok
+        small = np.minimum(other, shingles)
+        large = np.maximum(other, shingles)
+        overlap = jaccard * (other + shingles) / (1.0 + jaccard)
+        ok |= (
+            (other > 0)
+            & (overlap >= self.containment_threshold * small)
+            & (small >= self.min_length_ratio * large)
+            & (jaccard >= self.containment_floor)
+        )
+        return ok
 
     def _accept(
         self,
@@ -222,7 +270,7 @@ class DedupeHandler:
         revision: int,
         keys: npt.NDArray[np.uint32] | None = None,
     ) -> list[Out]:
-        entry = Entry(article_id, url, hash64(fp.text_hash), revision, seen_at, fp.signature)
+        entry = Entry(article_id, url, hash64(fp.text_hash), revision, seen_at, fp.signature, fp.shingles)
         self.index.put(entry, keys)
         unique = {**value, "revision": revision, "text_hash": fp.text_hash}
         key = article_id.encode("utf-8")
@@ -274,7 +322,13 @@ class DedupeHandler:
             return
         prev = self.index.get(entry.id)
         if prev is not None and (
-            prev.revision > entry.revision or (prev.revision == entry.revision and prev.hash64 == entry.hash64)
+            prev.revision > entry.revision
+            or (
+                prev.revision == entry.revision
+                and prev.hash64 == entry.hash64
+                # a version-1 record (no signature) read before its version-2 rewrite
+                and (prev.signature.size > 0 or entry.signature.size == 0)
+            )
         ):
             return
         self.index.put(entry)

@@ -6,8 +6,8 @@ article where it can:
 - per-article data (signature, text hash, first-seen time, revision) lives in growable
   numpy arrays indexed by a small integer *slot* (slots grow in arrival order, so a
   lower slot is an older article);
-- exact hashes and LSH band keys live in :class:`.multimap.IntMultiMap` (sorted numpy
-  runs, 8-12 bytes per entry);
+- exact hashes (32 bits of them) and LSH band keys live in one
+  :class:`.multimap.IntMultiMap` (sorted numpy runs, 8 bytes per entry);
 - only the id -> slot dict, the ids and the URLs are Python objects.
 
 Deletions (retention, revisions) clear an ``alive`` flag; lookups check what a slot
@@ -26,27 +26,51 @@ import numpy.typing as npt
 from services.dedupe.fingerprint import N_PERM, Signature, jaccard_from_matches
 from services.dedupe.multimap import IntMultiMap
 
-__all__ = ["BANDS", "ROWS", "DedupeIndex", "Entry", "Match", "band_keys"]
+__all__ = ["BANDS", "ROWS", "Candidates", "DedupeIndex", "Entry", "Match", "band_keys", "exact_key"]
 
-#: LSH over all 128 signature values: 32 bands of 4 rows.  A pair becomes a candidate
-#: with probability 1 - (1 - J**4)**32: 0.56 at Jaccard 0.4, 0.87 at 0.5, 0.99 at 0.6,
-#: so verification at the chosen threshold is reached with high recall while unrelated
-#: texts (J < 0.2) rarely cost a check.
-BANDS = 32
-ROWS = 4  # four uint8 values make one uint32 key
-_MAX_CANDIDATES = 512
-_BAND_SALT = np.random.Generator(np.random.PCG64(32)).integers(0, 2**32, size=BANDS, dtype=np.uint32)
+#: LSH over the signature: 42 bands of 3 rows (126 of the 128 values).  A pair becomes a
+#: candidate with probability 1 - (1 - p**3)**42, p the chance two values agree
+#: (J + (1 - J)/256): 0.49 at Jaccard 0.25, 0.69 at 0.3, 0.94 at 0.4, 0.99 at 0.5.  Low
+#: Jaccard must still reach verification because a copy padded with another outlet's
+#: boilerplate or cut short can share most of its text at Jaccard 0.3.  A band key is
+#: 24 bits of values plus the band number, so random collisions cost 42 in 2**24 per
+#: indexed article (2.5 candidates per lookup at a million articles).
+BANDS = 42
+ROWS = 3
+_MAX_CANDIDATES = 2048
+_KEY_TEMPLATE = np.zeros((BANDS, 4), dtype=np.uint8)
+_KEY_TEMPLATE[:, ROWS] = np.arange(BANDS)
 _NO_SIG: Signature = np.zeros(0, dtype=np.uint8)
+_NO_SLOTS = np.zeros(0, dtype=np.int32)
+_NO_SIMS = np.zeros(0, dtype=np.float64)
+_MAX_SHINGLES = 2**16 - 1
 
 
 def band_keys(sig: Signature) -> npt.NDArray[np.uint32]:
     """The BANDS LSH keys of one signature.
 
-    A band's four 8-bit values are its key as one uint32 (a free ``view``), XORed with a
-    per-band constant so equal values in different bands are different keys.  The keys
-    only live in memory (restore recomputes them), so native byte order is fine.
+    Three 8-bit values and the band number are the four bytes of one uint32 key (a free
+    ``view``), so equal values in different bands are different keys.  The keys only
+    live in memory (restore recomputes them), so native byte order is fine.
     """
-    return np.ascontiguousarray(sig[: BANDS * ROWS]).view(np.uint32) ^ _BAND_SALT
+    buf = _KEY_TEMPLATE.copy()
+    buf[:, :ROWS] = sig[: BANDS * ROWS].reshape(BANDS, ROWS)
+    keys: npt.NDArray[np.uint32] = buf.view(np.uint32).reshape(BANDS)
+    return keys
+
+
+def _band_keys(sigs: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
+    """:func:`band_keys` of each row of ``sigs``, shape ``(len(sigs), BANDS)``."""
+    buf = np.empty((sigs.shape[0], BANDS, 4), dtype=np.uint8)
+    buf[:] = _KEY_TEMPLATE
+    buf[:, :, :ROWS] = sigs[:, : BANDS * ROWS].reshape(-1, BANDS, ROWS)
+    keys: npt.NDArray[np.uint32] = buf.view(np.uint32).reshape(-1, BANDS)
+    return keys
+
+
+def exact_key(hash64: int) -> int:
+    """Key of an exact text hash in the same map as the band keys (verified on lookup)."""
+    return (hash64 ^ (hash64 >> 32)) & 0xFFFFFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +83,8 @@ class Entry:
     revision: int
     seen_at: float
     signature: Signature
+    #: Distinct shingles behind ``signature``; 0 when unknown (then only Jaccard counts).
+    shingles: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +96,30 @@ class Match:
     similarity: float
 
 
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """What one lookup found: an exact match, or the near candidates to verify.
+
+    ``slots``, ``jaccard`` and ``shingles`` are parallel arrays over the live LSH
+    candidates with a signature (a slot may repeat; lower slots are older articles).
+    """
+
+    exact: Match | None
+    slots: npt.NDArray[np.int32]
+    jaccard: npt.NDArray[np.float64]
+    shingles: npt.NDArray[np.int64]
+
+
+_NO_SHINGLES = np.zeros(0, dtype=np.int64)
+_NO_CANDIDATES = Candidates(None, _NO_SLOTS, _NO_SIMS, _NO_SHINGLES)
+
+
 class DedupeIndex:
     """Ids, exact hashes and near-duplicate bands of the articles within retention.
+
+    One integer multimap holds both the LSH band keys and a 32-bit key of each exact
+    text hash, so a lookup is one vectorised search; candidates are verified against
+    the full 64-bit hash or the signature.
 
     ``keep_urls=False`` drops the original's URL from memory (about 130 bytes per article
     for typical news URLs); duplicates then name the original by id only.
@@ -85,8 +133,7 @@ class DedupeIndex:
         self._n = 0
         self._dead = 0
         self._by_id: dict[str, int] = {}
-        self._exact = IntMultiMap(np.uint64, flush_at=16_384)
-        self._bands = IntMultiMap(np.uint32)
+        self._keys = IntMultiMap(np.uint32)
 
     def _alloc(self, capacity: int) -> None:
         self._sigs = np.zeros((capacity, N_PERM), dtype=np.uint8)
@@ -95,6 +142,7 @@ class DedupeIndex:
         self._hash = np.zeros(capacity, dtype=np.uint64)
         self._seen = np.zeros(capacity, dtype=np.float64)
         self._rev = np.zeros(capacity, dtype=np.int32)
+        self._nsh = np.zeros(capacity, dtype=np.uint16)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -113,18 +161,43 @@ class DedupeIndex:
             int(self._rev[slot]),
             float(self._seen[slot]),
             self._sigs[slot].copy() if self._has_sig[slot] else _NO_SIG,
+            int(self._nsh[slot]),
         )
+
+    def lookup(self, hash64: int | None, sig: Signature, keys: npt.NDArray[np.uint32] | None = None) -> Candidates:
+        """The oldest live article with this exact text hash, else the near candidates.
+
+        ``hash64=None`` skips the exact lookup; ``keys`` are ``band_keys(sig)`` when the
+        caller already has them.
+        """
+        has_sig = sig.size == N_PERM
+        if self._n == 0 or (hash64 is None and not has_sig):
+            return _NO_CANDIDATES
+        probe = np.empty(int(has_sig) * BANDS + int(hash64 is not None), dtype=np.uint32)
+        if hash64 is not None:
+            probe[-1] = exact_key(hash64)
+        if has_sig:
+            probe[:BANDS] = band_keys(sig) if keys is None else keys
+        cands = self._keys.get(probe)
+        if cands.size == 0:
+            return _NO_CANDIDATES
+        cands = cands[self._alive[cands]]
+        if hash64 is not None:
+            same = cands[self._hash[cands] == np.uint64(hash64)]
+            if same.size:
+                slot = int(same.min())
+                return Candidates(Match(self._ids[slot], self._urls[slot], 1.0), _NO_SLOTS, _NO_SIMS, _NO_SHINGLES)
+        if not has_sig:
+            return _NO_CANDIDATES
+        cands = cands[self._has_sig[cands]][:_MAX_CANDIDATES]
+        if cands.size == 0:
+            return _NO_CANDIDATES
+        sims = jaccard_from_matches(np.count_nonzero(self._sigs[cands] == sig, axis=1))
+        return Candidates(None, cands, sims, self._nsh[cands].astype(np.int64))
 
     def find_exact(self, hash64: int) -> Match | None:
         """The oldest live article whose folded text has this hash."""
-        slots = self._exact.get(np.array([hash64], dtype=np.uint64))
-        if slots.size == 0:
-            return None
-        slots = slots[self._alive[slots] & (self._hash[slots] == np.uint64(hash64))]
-        if slots.size == 0:
-            return None
-        slot = int(slots.min())
-        return Match(self._ids[slot], self._urls[slot], 1.0)
+        return self.lookup(hash64, _NO_SIG).exact
 
     def find_near(
         self,
@@ -137,41 +210,43 @@ class DedupeIndex:
         ``keys`` are ``band_keys(sig)`` when the caller already has them.  Ties go to
         the oldest article.
         """
-        found = self._scored(sig, keys)
-        if found is None:
+        found = self._near(sig, keys)
+        ok = found.jaccard >= threshold
+        return self.best(found, ok)
+
+    def best(self, found: Candidates, ok: npt.NDArray[np.bool_]) -> Match | None:
+        """The candidate with the highest Jaccard among ``ok`` ones (ties: the oldest)."""
+        if not ok.any():
             return None
-        cands, sims = found
-        best = int(np.argmax(sims))
-        if sims[best] < threshold:
-            return None
-        slot = int(cands[best])
-        return Match(self._ids[slot], self._urls[slot], float(sims[best]))
+        sims = np.where(ok, found.jaccard, -1.0)
+        top = sims.max()
+        slot = int(found.slots[sims == top].min())
+        return Match(self._ids[slot], self._urls[slot], float(top))
 
     def similar(self, sig: Signature, limit: int = 10) -> list[Match]:
         """Up to ``limit`` LSH candidates with their estimated Jaccard, most similar first.
 
         For audits and threshold studies; :meth:`find_near` is the fast path.
         """
-        found = self._scored(sig, None)
-        if found is None:
+        found = self._near(sig, None)
+        if found.slots.size == 0:
             return []
-        cands, sims = found
+        slots, first = np.unique(found.slots, return_index=True)
+        sims = found.jaccard[first]
         order = np.argsort(-sims, kind="stable")[:limit]
-        return [Match(self._ids[int(cands[i])], self._urls[int(cands[i])], float(sims[i])) for i in order]
+        return [Match(self._ids[int(slots[i])], self._urls[int(slots[i])], float(sims[i])) for i in order]
 
-    def _scored(
-        self, sig: Signature, keys: npt.NDArray[np.uint32] | None
-    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]] | None:
-        if sig.size != N_PERM or self._n == 0:
-            return None
-        cands = self._bands.get(band_keys(sig) if keys is None else keys)
-        if cands.size == 0:
-            return None
-        cands = np.unique(cands)[:_MAX_CANDIDATES]
-        cands = cands[self._alive[cands] & self._has_sig[cands]]
-        if cands.size == 0:
-            return None
-        return cands, jaccard_from_matches(np.count_nonzero(self._sigs[cands] == sig, axis=1))
+    def urls_of(self, slots: npt.NDArray[np.integer]) -> list[str | None]:
+        """URLs of the articles in ``slots`` (for audits and the benchmark)."""
+        return [self._urls[int(s)] for s in slots]
+
+    def shingles_of(self, article_id: str) -> int:
+        """Distinct shingle count stored for ``article_id`` (0 if unknown or absent)."""
+        slot = self._by_id.get(article_id)
+        return 0 if slot is None else int(self._nsh[slot])
+
+    def _near(self, sig: Signature, keys: npt.NDArray[np.uint32] | None) -> Candidates:
+        return self.lookup(None, sig, keys)
 
     # -- updates -------------------------------------------------------------------------
 
@@ -194,13 +269,17 @@ class DedupeIndex:
         self._hash[slot] = entry.hash64
         self._seen[slot] = entry.seen_at
         self._rev[slot] = entry.revision
+        self._nsh[slot] = min(entry.shingles, _MAX_SHINGLES)
         self._alive[slot] = True
         self._ids.append(entry.id)
         self._urls.append(entry.url if self.keep_urls else None)
         self._by_id[entry.id] = slot
-        self._exact.add([entry.hash64], slot)
         if has_sig:
-            self._bands.add((band_keys(entry.signature) if keys is None else keys).tolist(), slot)
+            bk = (band_keys(entry.signature) if keys is None else keys).tolist()
+            bk.append(exact_key(entry.hash64))
+            self._keys.add(bk, slot)
+        else:
+            self._keys.add([exact_key(entry.hash64)], slot)
 
     def remove(self, article_id: str) -> bool:
         """Forget ``article_id``; returns whether it was present."""
@@ -223,7 +302,7 @@ class DedupeIndex:
             self.compact()
 
     def _arrays(self) -> tuple[npt.NDArray[Any], ...]:
-        return (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev)
+        return (self._sigs, self._has_sig, self._alive, self._hash, self._seen, self._rev, self._nsh)
 
     def _grow(self, capacity: int) -> None:
         n = self._n
@@ -245,13 +324,18 @@ class DedupeIndex:
         self._ids, self._urls, self._n, self._dead = ids, urls, n, 0
         self._by_id = {aid: i for i, aid in enumerate(ids)}
         slots = np.arange(n, dtype=np.int32)
-        self._exact.reset(self._hash[:n].copy(), slots)
         with_sig = np.flatnonzero(self._has_sig[:n]).astype(np.int32)
-        keys = (np.ascontiguousarray(self._sigs[with_sig]).view(np.uint32) ^ _BAND_SALT).ravel()
-        self._bands.reset(keys, np.repeat(with_sig, BANDS))
+        h = self._hash[:n]
+        keys = np.concatenate(
+            [
+                ((h ^ (h >> np.uint64(32))) & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+                _band_keys(self._sigs[with_sig]).ravel(),
+            ]
+        )
+        self._keys.reset(keys, np.concatenate([slots, np.repeat(with_sig, BANDS)]))
 
     # -- measurement ---------------------------------------------------------------------
 
     def nbytes_arrays(self) -> int:
         """Bytes held by the numpy arrays (not the dict and lists); for benchmarks."""
-        return sum(a.nbytes for a in self._arrays()) + self._exact.nbytes + self._bands.nbytes
+        return sum(a.nbytes for a in self._arrays()) + self._keys.nbytes

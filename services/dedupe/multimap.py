@@ -5,7 +5,7 @@ tens of millions of LSH band entries that is gigabytes.  Here entries live in so
 numpy arrays (key + int32 slot: 8-12 bytes each), searched with
 :func:`numpy.searchsorted`, in two levels as in a log-structured merge tree:
 
-- ``_recent``: a small dict collecting new entries, flushed every ``flush_at`` entries;
+- ``_recent``: small dicts collecting new entries, flushed every ``flush_at`` entries;
 - ``_young``: a sorted run receiving the flushes (cheap to rewrite while it is small);
 - ``_main``: the big sorted run, rewritten only when ``_young`` reaches 1/8 of it.
 
@@ -41,10 +41,17 @@ class _Run:
         if not found.any():
             return _EMPTY_SLOTS
         lo = lo[found]
-        hi = np.minimum(np.searchsorted(self.keys, keys[found], side="right"), lo + limit)
+        # Most present keys hold one slot: check the next entry before searching for the end.
+        nxt = np.minimum(lo + 1, self.keys.size - 1)
+        more = (self.keys[nxt] == keys[found]) & (nxt > lo)
+        hi = np.minimum(np.searchsorted(self.keys, keys[found], side="right"), lo + limit) if more.any() else lo + 1
         if lo.size == 1:
             return self.slots[int(lo[0]) : int(hi[0])]
-        return np.concatenate([self.slots[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
+        # All ranges in one gather: position i of the output reads lo[r] + (i - start[r]).
+        counts = hi - lo
+        ends = np.cumsum(counts)
+        out: npt.NDArray[np.int32] = self.slots[np.arange(int(ends[-1])) + np.repeat(lo - ends + counts, counts)]
+        return out
 
 
 class IntMultiMap:
@@ -55,7 +62,10 @@ class IntMultiMap:
         self.flush_at = flush_at
         self._main = self._empty()
         self._young = self._empty()
-        self._recent: dict[int, list[int]] = {}
+        # Recent entries: a key's first slot in ``_recent``, any further slots in
+        # ``_more``, so adding a batch of new keys is one C-level dict update.
+        self._recent: dict[int, int] = {}
+        self._more: dict[int, list[int]] = {}
         self._recent_n = 0
 
     def _empty(self) -> _Run:
@@ -72,12 +82,12 @@ class IntMultiMap:
     def add(self, keys: list[int], slot: int) -> None:
         """Map each of ``keys`` to ``slot``."""
         recent = self._recent
-        for k in keys:
-            hit = recent.get(k)
-            if hit is None:
-                recent[k] = [slot]
-            else:
-                hit.append(slot)
+        new = dict.fromkeys(keys, slot)
+        if len(new) != len(keys):  # a key repeated in one call maps to the slot once
+            keys = list(new)
+        for k in recent.keys() & new.keys():
+            self._more.setdefault(k, []).append(new.pop(k))
+        recent.update(new)
         self._recent_n += len(keys)
         if self._recent_n >= self.flush_at:
             self.flush()
@@ -91,10 +101,15 @@ class IntMultiMap:
                 if found.size:
                     parts.append(found)
         if self._recent:
-            for k in keys.tolist():
-                hit = self._recent.get(k)
-                if hit:
-                    parts.append(np.asarray(hit[:limit], dtype=np.int32))
+            hits = self._recent.keys() & keys.tolist()
+            if hits:
+                slots: list[int] = []
+                for k in hits:
+                    slots.append(self._recent[k])
+                    more = self._more.get(k)
+                    if more:
+                        slots.extend(more[: limit - 1])
+                parts.append(np.array(slots, dtype=np.int32))
         if not parts:
             return _EMPTY_SLOTS
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -103,10 +118,14 @@ class IntMultiMap:
         """Move the recent entries into the sorted runs."""
         if not self._recent:
             return
-        n = self._recent_n
-        keys = np.fromiter((k for k, v in self._recent.items() for _ in v), dtype=self.dtype, count=n)
-        slots = np.fromiter((s for v in self._recent.values() for s in v), dtype=np.int32, count=n)
+        recent, more = self._recent, self._more
+        keys = np.fromiter(recent.keys(), dtype=self.dtype, count=len(recent))
+        slots = np.fromiter(recent.values(), dtype=np.int32, count=len(recent))
+        if more:  # later slots of a key go after its first (the sort below is stable)
+            keys = np.concatenate([keys, np.array([k for k, v in more.items() for _ in v], dtype=self.dtype)])
+            slots = np.concatenate([slots, np.array([s for v in more.values() for s in v], dtype=np.int32)])
         self._recent = {}
+        self._more = {}
         self._recent_n = 0
         order = np.argsort(keys, kind="stable")
         young = _merge(self._young, keys[order], slots[order])
@@ -122,6 +141,7 @@ class IntMultiMap:
         self._main = _Run(keys[order].astype(self.dtype, copy=False), slots[order].astype(np.int32, copy=False))
         self._young = self._empty()
         self._recent = {}
+        self._more = {}
         self._recent_n = 0
 
 

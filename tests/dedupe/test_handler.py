@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import pytest
 
 from services.dedupe.errors import InvalidArticle
-from services.dedupe.fingerprint import MIN_NEAR_TOKENS
+from services.dedupe.fingerprint import MIN_NEAR_TOKENS, fingerprint, similarity
 from services.dedupe.handler import DedupeHandler, dedupe_records, fingerprint_article
 from services.errors import RejectedInput
 from services.runtime.handler import Out, StatefulHandler
@@ -229,3 +230,63 @@ def test_fingerprints_from_a_process_pool_give_the_same_decisions(saudi_days: li
         assert [(o.topic, o.key) for o in a] == [(o.topic, o.key) for o in b]
     with pytest.raises(InvalidArticle):
         fingerprint_article({"id": "x"})
+
+
+def test_version_1_changelog_record_keeps_exact_and_url_dedupe_only(saudi_days: list[dict[str, Any]]) -> None:
+    long = _long(saudi_days)
+    art = _clean(long[0])
+    current = DedupeHandler().handle(art)[1]
+    assert current.key is not None
+    assert current.value is not None
+    assert current.value["v"] == 2
+    # What the previous release wrote: another MinHash scheme, no shingle count.
+    old = {k: v for k, v in current.value.items() if k != "shingles"} | {"v": 1}
+    fresh = DedupeHandler()
+    fresh.restore(current.key, old)
+    entry = fresh.index.get(art["id"])
+    assert entry is not None
+    assert entry.signature.size == 0  # not compared with signatures of this scheme
+    copy = {**art, "id": "b" * 32, "url": "https://copy.example/1", "canonical_url": "https://copy.example/1"}
+    assert fresh.handle(copy)[0].value["kind"] == "exact"  # type: ignore[index]
+    edited = {**copy, "id": "c" * 32, "text": art["text"] + " " + long[1]["title"]}
+    assert fresh.handle(edited)[0].topic == "news.unique"
+    # The version-2 record of the same revision then brings the signature back.
+    fresh.restore(current.key, current.value)
+    entry = fresh.index.get(art["id"])
+    assert entry is not None
+    assert entry.signature.size > 0
+
+
+def test_copy_cut_short_and_padded_with_another_text_is_a_near_duplicate(saudi_days: list[dict[str, Any]]) -> None:
+    long = [a for a in _long(saudi_days) if len(a["content"].split()) >= 200]
+    source, padding = long[0], long[1]["content"]
+    words = source["content"].split()
+    pad = " ".join(padding.split()[: len(words) * 6 // 10])
+    h = DedupeHandler()
+    h.handle(_clean(source))
+    copy = {**_clean(source), "id": "d" * 32, "url": "https://copy.example/2", "canonical_url": None}
+    # The ending cut, another outlet's text appended: Jaccard about 0.7 / 1.6 = 0.44.
+    copy["text"] = " ".join(words[: len(words) * 7 // 10]) + "\n" + pad
+    out = h.handle(copy)[0]
+    assert out.topic == "news.duplicates"
+    assert out.value is not None
+    assert out.value["kind"] == "near"
+    assert out.value["similarity"] < h.near_threshold  # found by containment, not by Jaccard
+    off = DedupeHandler(containment_threshold=2.0)
+    off.handle(_clean(source))
+    assert off.handle(copy)[0].topic == "news.unique"
+
+
+def test_short_item_inside_a_long_roundup_is_not_a_duplicate(saudi_days: list[dict[str, Any]]) -> None:
+    short = next(a for a in _long(saudi_days) if 80 <= len(a["content"].split()) <= 150)
+    others = [a["content"] for a in _long(saudi_days)[:20] if a is not short][:4]
+    h = DedupeHandler()
+    h.handle(_clean(short))
+    roundup = {**_clean(short), "id": "e" * 32, "url": "https://roundup.example/1", "canonical_url": None}
+    roundup["text"] = "\n".join([others[0], short["content"], *others[1:]])
+    assert h.handle(roundup)[0].topic == "news.unique"
+    # It is the length ratio that keeps it out: the short item is contained in full.
+    a, b = fingerprint(short["content"]), fingerprint(roundup["text"])
+    jaccard, sizes = np.array([similarity(a.signature, b.signature)]), np.array([a.shingles])
+    assert not h.is_near(jaccard, b.shingles, sizes)[0]
+    assert DedupeHandler(min_length_ratio=0.0, containment_floor=0.0).is_near(jaccard, b.shingles, sizes)[0]
