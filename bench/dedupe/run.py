@@ -9,6 +9,8 @@ Sets (read in place from ../shared/data):
   republished copies at three edit levels (:mod:`bench.dedupe.edits`).
 - English (fundus ground truth + Dragnet gold texts): 500 synthetic copies at three levels.
 - ANS stance pairs: paraphrased ("agree") vs contradicting/unrelated headlines.
+- Hard negatives: SaudiNewsNet pairs from different outlets on the same day sharing
+  many rare words (names, places, figures) but not the text: two stories, one event.
 
 Baselines measured in the same run: ``exact-only`` (the same handler, near detection
 off) and ``datasketch-default`` (exact hash + ``datasketch.MinHashLSH()`` defaults).
@@ -27,8 +29,8 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 
 import numpy as np
@@ -45,7 +47,14 @@ from services.dedupe.fingerprint import (
     similarity,
 )
 from services.dedupe.folding import normalize_text, word_hashes
-from services.dedupe.handler import NEAR_THRESHOLD, DedupeHandler, fingerprint_article
+from services.dedupe.handler import (
+    CONTAINMENT_FLOOR,
+    CONTAINMENT_THRESHOLD,
+    MIN_LENGTH_RATIO,
+    NEAR_THRESHOLD,
+    DedupeHandler,
+    fingerprint_article,
+)
 from services.dedupe.index import DedupeIndex, Entry
 from services.runtime.handler import Out
 
@@ -195,65 +204,194 @@ def near_section(
         out(f"  true Jaccard copy/source, {level}: median {np.median(js):.2f}, 5th pct {np.percentile(js, 5):.2f}")
 
 
+#: One candidate of a lookup: (estimated Jaccard, its distinct shingles, is the same story).
+Cand = tuple[float, int, bool]
+CONTAINMENT_SWEEP = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 2.0)
+
+
+def _candidates(index: DedupeIndex, sig: np.ndarray, truth: Callable[[str | None], bool]) -> list[Cand]:
+    """Every live LSH candidate of ``sig`` once, with its estimate and ground truth."""
+    found = index.lookup(None, sig)
+    if found.slots.size == 0:
+        return []
+    slots, first = np.unique(found.slots, return_index=True)
+    urls = index.urls_of(slots)
+    return [(float(found.jaccard[i]), int(found.shingles[i]), truth(url)) for i, url in zip(first, urls, strict=True)]
+
+
+def _decide(h: DedupeHandler, shingles: int, cands: list[Cand]) -> bool | None:
+    """The handler's rule on recorded candidates: None (not flagged) or whether the pick is right."""
+    if not cands:
+        return None
+    jac = np.array([c[0] for c in cands])
+    ok = h.is_near(jac, shingles, np.array([c[1] for c in cands], dtype=np.int64))
+    if not ok.any():
+        return None
+    return cands[int(np.argmax(np.where(ok, jac, -1.0)))][2]
+
+
 def sweep_section(
     sets: list[tuple[list[Doc], dict[str, list[tuple[Doc, Doc]]], Ours]],
     natural: list[tuple[Doc, Doc, float]],
+    hard: list[tuple[int, list[Cand]]],
 ) -> None:
-    """Decision at each threshold = best LSH candidate if its estimated Jaccard >= t."""
-    out("== Threshold sweep (estimated Jaccard of the best LSH candidate >= t) ==")
-    rows: list[tuple[float, bool]] = []  # (best sim, best is same story) per copy
-    n = 0
+    """Decisions on the recorded LSH candidates of every copy under other thresholds."""
+    out("== Threshold sweep (on the LSH candidates of each copy; Jaccard only, then with containment) ==")
+    rows: list[tuple[int, list[Cand]]] = []
     for docs, copies, base in sets:
         by_url = {d.url: d for d in docs}
         index = base.handler.index
         for level in LEVELS:
             for src, cp in copies[level]:
-                n += 1
-                sig = fingerprint(cp.text).signature
-                matches = index.similar(sig, limit=1)
-                if not matches:
-                    continue
-                m = matches[0]
-                doc = by_url.get(m.url or "")
-                rows.append((m.similarity, doc is not None and same_story(src, doc)))
+                fp = fingerprint(cp.text)
+
+                def truth(url: str | None, src: Doc = src, by_url: dict[str, Doc] = by_url) -> bool:
+                    doc = by_url.get(url or "")
+                    return doc is not None and same_story(src, doc)
+
+                rows.append((fp.shingles, _candidates(index, fp.signature, truth)))
+    n = len(rows)
     nat = [(sim, same_story(a, b)) for a, b, sim in natural]
     out(f"  synthetic copies: {n}; natural near pairs flagged in the corpora at t=0.4: {len(nat)}")
     out("  t     copies P   copies R   | natural flags  silver P (shared >= 50% shingles)")
     for t in SWEEP:
-        tp = sum(1 for s, ok in rows if s >= t and ok)
-        fp = sum(1 for s, ok in rows if s >= t and not ok)
+        best = [max(c)[::2] for _, c in rows if c]  # (best Jaccard, its truth)
+        tp = sum(1 for s, ok in best if s >= t and ok)
+        fp = sum(1 for s, ok in best if s >= t and not ok)
         nflag = [ok for s, ok in nat if s >= t]
         mark = "  <- NEAR_THRESHOLD" if abs(t - NEAR_THRESHOLD) < 1e-9 else ""
         out(
             f"  {t:.2f}  {tp / max(1, tp + fp):.4f}     {tp / max(1, n):.4f}     | {len(nflag):6d}        "
             f"{sum(nflag) / max(1, len(nflag)):.4f}{mark}"
         )
+    out(
+        f"  with containment (Jaccard >= {NEAR_THRESHOLD}, or overlap >= c of the shorter text, length ratio >= "
+        f"{MIN_LENGTH_RATIO}, Jaccard >= {CONTAINMENT_FLOOR}); hard negatives: {len(hard)} pairs"
+    )
+    out("  c     copies P   copies R   | hard negatives flagged")
+    for c in CONTAINMENT_SWEEP:
+        h = DedupeHandler(containment_threshold=c)
+        verdicts = [_decide(h, a, cands) for a, cands in rows]
+        tp = sum(1 for v in verdicts if v)
+        fl = sum(1 for v in verdicts if v is not None)
+        hard_fl = sum(1 for a, cands in hard if _decide(h, a, cands) is not None)
+        mark = "  <- CONTAINMENT_THRESHOLD" if abs(c - CONTAINMENT_THRESHOLD) < 1e-9 else ""
+        label = "off " if c > 1 else f"{c:.2f}"
+        out(f"  {label}  {tp / max(1, fl):.4f}     {tp / max(1, n):.4f}     | {hard_fl:6d}{mark}")
+
+
+def hard_negatives(
+    docs: list[Doc], n: int = 400, min_shared: int = 8, max_overlap: float = 0.3
+) -> list[tuple[Doc, Doc, int]]:
+    """Two different stories about the same event, found in the corpus itself.
+
+    Pairs of articles from different outlets on the same day that share the most rare
+    words (document frequency 2-30: names of people, places, organisations, figures)
+    while sharing less than ``max_overlap`` of the shorter text's shingles: the same
+    event written up separately.  (Pairs between 0.3 and 0.5 are mostly one press
+    release rewritten by two outlets, neither clearly the same text nor clearly not;
+    the natural-pairs section covers them.)
+    """
+    words = [set(word_hashes(d.text).tolist()) if len(d.text.split()) >= 60 else set() for d in docs]
+    df: Counter[int] = Counter(w for ws in words for w in ws)
+    by_day: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(docs):
+        if words[i]:
+            by_day[d.fetched_at[:10]].append(i)
+    scored: list[tuple[int, int, int]] = []
+    for ids in by_day.values():
+        postings: dict[int, list[int]] = defaultdict(list)
+        for i in ids:
+            for w in words[i]:
+                if 2 <= df[w] <= 30:
+                    postings[w].append(i)
+        shared: Counter[tuple[int, int]] = Counter()
+        for post in postings.values():
+            if len(post) <= 12:
+                for x in range(len(post)):
+                    for y in range(x + 1, len(post)):
+                        if docs[post[x]].source != docs[post[y]].source:
+                            shared[(post[x], post[y])] += 1
+        scored.extend((c, a, b) for (a, b), c in shared.items() if c >= min_shared)
+    scored.sort(reverse=True)
+    pairs: list[tuple[Doc, Doc, int]] = []
+    used: set[int] = set()  # each article in one pair at most
+    for c, a, b in scored:
+        if a in used or b in used or _overlap(docs[a], docs[b]) >= max_overlap:
+            continue
+        used.update((a, b))
+        pairs.append((docs[a], docs[b], c))
+        if len(pairs) >= n:
+            break
+    return pairs
+
+
+def hard_negative_section(pairs: list[tuple[Doc, Doc, int]]) -> list[tuple[int, list[Cand]]]:
+    """Each pair on its own: index the first article, check the second; every flag is wrong."""
+    out(f"== Hard negatives: SaudiNewsNet, {len(pairs)} pairs of different stories about the same event ==")
+    if not pairs:
+        return []
+    out(
+        f"  same day, different outlets, {pairs[-1][2]}-{pairs[0][2]} shared rare words; "
+        f"true shingle overlap of the shorter text: median {np.median([_overlap(a, b) for a, b, _ in pairs]):.2f}, "
+        f"max {max(_overlap(a, b) for a, b, _ in pairs):.2f}"
+    )
+    flagged = 0
+    recorded: list[tuple[int, list[Cand]]] = []
+    for a, b, _ in pairs:
+        det = Ours("ours", clock=lambda: 0.0)
+        det.check(a)
+        flagged += det.check(b)[0] is not None
+        fa, fb = fingerprint(a.text), fingerprint(b.text)
+        # For the sweep: the pair's estimate as if LSH always proposed it (a worst case).
+        if fa.signature.size and fb.signature.size:
+            recorded.append((fb.shingles, [(similarity(fa.signature, fb.signature), fa.shingles, False)]))
+    out(f"  ours: {flagged}/{len(pairs)} second articles flagged as duplicates of the first (false positives)")
+    return recorded
+
+
+def _overlap(a: Doc, b: Doc) -> float:
+    sa, sb = _shingles(a.text), _shingles(b.text)
+    return len(sa & sb) / max(1, min(len(sa), len(sb)))
 
 
 def natural_pairs(docs: list[Doc], threshold: float = 0.4) -> list[tuple[Doc, Doc, float]]:
-    """Near pairs inside a corpus: each doc vs the best earlier doc (own LSH index)."""
-    h = DedupeHandler(near_threshold=2.0)
+    """Near pairs inside a corpus: each doc vs the best earlier doc (own LSH index).
+
+    A pair is kept when the best candidate's estimated Jaccard is >= ``threshold`` or
+    the handler's rule (containment included) accepts a candidate.
+    """
+    h = DedupeHandler(near_threshold=2.0, containment_threshold=2.0)
+    rule = DedupeHandler()
     pairs: list[tuple[Doc, Doc, float]] = []
     by_url = {d.url: d for d in docs}
     index: DedupeIndex = h.index
     for i, d in enumerate(docs):
         fp = fingerprint(d.text, d.title)
         if fp.signature.size:
-            best = index.similar(fp.signature, limit=1)
-            if best and best[0].similarity >= threshold and best[0].similarity < 1.0:
-                other = by_url.get(best[0].url or "")
+            found = index.lookup(None, fp.signature)
+            ok = rule.is_near(found.jaccard, fp.shingles, found.shingles) | (found.jaccard >= threshold)
+            best = index.best(found, ok & (found.jaccard < 1.0))
+            if best is not None:
+                other = by_url.get(best.url or "")
                 if other is not None:
-                    pairs.append((d, other, best[0].similarity))
-        index.put(Entry(d.id, d.url, i, 0, 0.0, fp.signature))
+                    pairs.append((d, other, best.similarity))
+        index.put(Entry(d.id, d.url, i, 0, 0.0, fp.signature, fp.shingles))
     return pairs
 
 
 def natural_section(label: str, pairs: list[tuple[Doc, Doc, float]], rng: random.Random) -> None:
-    flagged = [p for p in pairs if p[2] >= NEAR_THRESHOLD]
+    rule = DedupeHandler()
+    flagged = [
+        (a, b, sim)
+        for a, b, sim in pairs
+        if rule.is_near(np.array([sim]), len(_shingles(a.text)), np.array([len(_shingles(b.text))]))[0]
+    ]
     silver = sum(same_story(a, b) for a, b, _ in flagged)
     cross = sum(a.source != b.source for a, b, _ in flagged)
     out(
-        f"== Natural near duplicates in {label} at t={NEAR_THRESHOLD}: {len(flagged)} pairs "
+        f"== Natural near duplicates in {label} (handler rule, NEAR_THRESHOLD={NEAR_THRESHOLD}, "
+        f"CONTAINMENT_THRESHOLD={CONTAINMENT_THRESHOLD}): {len(flagged)} pairs "
         f"({cross} across outlets); silver precision {silver / max(1, len(flagged)):.4f} =="
     )
     low = sorted(flagged, key=lambda p: p[2])[:200]
@@ -410,11 +548,14 @@ def main(argv: list[str] | None = None) -> int:
     eng = english_docs()
     n_copies = 200 if args.quick else 600
     out(f"loaded {len(snn)} SaudiNewsNet, {len(eng)} English docs in {time.perf_counter() - t0:.1f}s")
-    out(f"NEAR_THRESHOLD={NEAR_THRESHOLD}")
+    out(
+        f"NEAR_THRESHOLD={NEAR_THRESHOLD} CONTAINMENT_THRESHOLD={CONTAINMENT_THRESHOLD} "
+        f"MIN_LENGTH_RATIO={MIN_LENGTH_RATIO} CONTAINMENT_FLOOR={CONTAINMENT_FLOOR}"
+    )
 
     dets: dict[str, Detector] = {
         "ours": Ours(),
-        "exact-only": Ours("exact-only", near_threshold=2.0),
+        "exact-only": Ours("exact-only", near_threshold=2.0, containment_threshold=2.0),
         "datasketch-default": DatasketchLSH(),
     }
     runs: dict[str, list[Verdict]] = {}
@@ -429,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
 
     eng_dets: dict[str, Detector] = {
         "ours": Ours(),
-        "exact-only": Ours("exact-only", near_threshold=2.0),
+        "exact-only": Ours("exact-only", near_threshold=2.0, containment_threshold=2.0),
         "datasketch-default": DatasketchLSH(),
     }
     for det in eng_dets.values():
@@ -437,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     en_copies = make_copies(eng, n_copies * 5 // 6, "en", seed=2)
     near_section("English (fundus + Dragnet), synthetic copies", eng, en_copies, eng_dets, stats)
 
+    hard = hard_negative_section(hard_negatives(snn))
     rng = random.Random(3)
     nat_ar = natural_pairs(snn)
     nat_en = natural_pairs(eng)
@@ -445,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     ours_ar, ours_en = dets["ours"], eng_dets["ours"]
     assert isinstance(ours_ar, Ours)
     assert isinstance(ours_en, Ours)
-    sweep_section([(snn, ar_copies, ours_ar), (eng, en_copies, ours_en)], nat_ar + nat_en)
+    sweep_section([(snn, ar_copies, ours_ar), (eng, en_copies, ours_en)], nat_ar + nat_en, hard)
     ans_section()
     throughput_section(snn, {f"handle() {k}": v for k, v in timings.items()})
     memory_section(ours_ar.changelog, (100_000,) if args.quick else (100_000, 1_000_000))
