@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from lxml.etree import XPath, _Element
 from lxml.html import HtmlElement
-from trafilatura.baseline import _BLOCK_ELEMS, baseline, html2txt
+from trafilatura.baseline import _BLOCK_ELEMS, _spaced_text, baseline, basic_cleaning
 from trafilatura.core import (
     ESCALATION_ACCEPT_RATIO,
     ESCALATION_JUSTEXT_RATIO,
@@ -33,11 +33,12 @@ from trafilatura.core import (
     ESCALATION_PAGE_SHARE,
     _recall_retry,
 )
-from trafilatura.external import compare_extraction, justext_rescue
+from trafilatura.external import compare_extraction, try_justext
 from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
 from trafilatura.main_extractor import extract_content
-from trafilatura.settings import Extractor
-from trafilatura.xml import xmltotxt
+from trafilatura.settings import _COOKIE_CONSENT_RE, BASIC_CLEAN_XPATH, Extractor
+from trafilatura.utils import trim
+from trafilatura.xml import delete_element, xmltotxt
 from trafilatura.xpaths import (
     _COMMENTS_CLASS,
     _COMMENTS_ID,
@@ -64,6 +65,13 @@ _RAW_PRUNE_ID = re.compile(r"mvp-post-add-(?:box|wrap)|infinite-?scroll")
 _RAW_PRUNE_CLASS = re.compile(r"mvp-post-add-(?:box|wrap)|infinite-?scroll|elementor-share-buttons")
 _COMMENTS_PRUNE_ID = re.compile(f"^(?:{_COMMENTS_ID}|disqus_thread|dsq-comments)")
 _COMMENTS_PRUNE_CLASS = re.compile(_COMMENTS_CLASS)
+# trafilatura's basic_cleaning (before html2txt and jusText) without its cookie-banner
+# test, a regex callback per element, for pages where no class or id can match it.
+_COOKIE = re.compile(_COOKIE_CONSENT_RE, re.IGNORECASE)
+_BASIC_CLEAN_TAGS, _, _cookie_test = BASIC_CLEAN_XPATH.path.rpartition("|.//*[re:test(")
+if not _cookie_test.startswith("@class, "):  # trafilatura changed: fall back to its own function
+    _BASIC_CLEAN_TAGS = ""
+_BASIC_CLEAN_NO_COOKIE = XPath(_BASIC_CLEAN_TAGS) if _BASIC_CLEAN_TAGS else None
 
 
 # One Extractor, copied per page: building one reads the config and asks the clock for
@@ -203,7 +211,28 @@ def _page_text_len(tree: HtmlElement, temp_text: str, page: _PageText) -> float:
     bound = len(page) + 2 * blocks
     if len(temp_text) >= ESCALATION_PAGE_SHARE * bound:
         return bound
-    return len(html2txt(tree))
+    copied = copy(tree)
+    body = copied.find(".//body")
+    return len(_spaced_text(_basic_cleaning(body if body is not None else copied)))
+
+
+def _basic_cleaning(tree: HtmlElement) -> HtmlElement:
+    """trafilatura's ``basic_cleaning``, its cookie-banner regex run only if it can match."""
+    if (
+        _BASIC_CLEAN_NO_COOKIE is None
+        or any(map(_COOKIE.search, _CLASSES(tree)))
+        or any(map(_COOKIE.search, _IDS(tree)))
+    ):
+        return basic_cleaning(tree)
+    for elem in _BASIC_CLEAN_NO_COOKIE(tree):
+        delete_element(elem)
+    return tree
+
+
+def _justext(tree: HtmlElement, options: Extractor) -> tuple[_Element, str]:
+    """trafilatura's ``justext_rescue`` with the cheaper cleaning."""
+    body = try_justext(_basic_cleaning(tree), options.url, options.lang)
+    return body, trim(" ".join(body.itertext()))
 
 
 def _escalate(
@@ -221,7 +250,7 @@ def _escalate(
         r_text = ""
     if not options.fast:
         try:
-            j_body, j_text = justext_rescue(copy(tree), options)
+            j_body, j_text = _justext(copy(tree), options)
         except Exception:
             j_text = ""
     len_text, r_len, j_len = len(temp_text), len(r_text), len(j_text)
