@@ -81,21 +81,17 @@ class Relevance:
     other_weight: float
 
 
-def _is_list_member(i: int, ordered: list[Mention], texts: dict[str, str]) -> bool:
-    """Whether ``ordered[i]`` (a country) sits next to another country with only a separator between."""
-    m = ordered[i]
-    for j in (i - 1, i + 1):
-        if not 0 <= j < len(ordered):
+def _list_members(ordered: list[Mention], texts: dict[str, str]) -> set[int]:
+    """Ids of the countries that sit next to another country with only a separator between."""
+    out: set[int] = set()
+    for a, b in itertools.pairwise(ordered):
+        if a.type != "country" or b.type != "country" or a.country == b.country or a.field != b.field:
             continue
-        o = ordered[j]
-        if o.field != m.field or o.type != "country" or o.country == m.country:
-            continue
-        a, b = (o, m) if j < i else (m, o)
-        gap = texts[m.field][a.end : b.start]
+        gap = texts[a.field][a.end : b.start]
         # "US operations in Syria", «القوات الإيرانية في سوريا»: a country in another is no list.
         if len(gap) <= 12 and _LIST_GAP.match(gap) and not _IN_GAP.match(gap):
-            return True
-    return False
+            out.update((id(a), id(b)))
+    return out
 
 
 def _at_border(m: Mention, text: str) -> bool:
@@ -130,7 +126,7 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
     places = sorted(
         (m for m in mentions if m.kind in ("place", "demonym")), key=lambda m: (m.field != "title", m.start)
     )
-    in_list = {id(m) for i, m in enumerate(places) if m.type == "country" and _is_list_member(i, places, texts)}
+    in_list = _list_members(places, texts)
     # "Manbij in Syria", "Raqqa, Syria": the country restates the place, it is not a second mention.
     restated = {
         id(m)
@@ -183,8 +179,11 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
     title_hit = any(m.field == "title" for m in strong)
     # A title that names Syria even beside another country ("strikes in Iraq and Syria") is about
     # Syria in part: no aside, and one more Syrian fact in the text makes a passage.
-    title_any = title_hit or any(
-        m.field == "title" and m.country == "SY" and m.kind in ("place", "demonym") and not m.weak for m in mentions
+    title_any = title_hit or (
+        bool(title)
+        and any(
+            m.field == "title" and m.country == "SY" and m.kind in ("place", "demonym") and not m.weak for m in mentions
+        )
     )
     lead_hit = any(m.field == "text" and m.start < _LEAD_CHARS for m in strong)
     top_other = max(other.values(), default=0.0)

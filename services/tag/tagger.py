@@ -354,7 +354,7 @@ class Tagger:
         for c, entries in resolved:
             fld = c.field
             s, e = fld.span(c.start, c.end) if fld.keys else (c.start, c.end)
-            ev = {"field": fld.name, "start": s, "end": e, "text": fld.original[s:e]}
+            ev: dict[str, Any] | None = None  # demonyms are evidence for the grade only
             for ent in entries:
                 flags = ent.flags
                 country = shared if flags and "x" in flags else ent.country
@@ -370,6 +370,8 @@ class Tagger:
                     g = groups[ent.id] = {"entry": ent, "evidence": [], "count": 0}
                 g["count"] += 1
                 if len(g["evidence"]) < _MAX_EVIDENCE:
+                    if ev is None:
+                        ev = {"field": fld.name, "start": s, "end": e, "text": fld.original[s:e]}
                     g["evidence"].append(ev)
         rel = grade(mentions, title, text)
         places, actors, topics = [], [], []
