@@ -68,8 +68,9 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-async def baseline(port: int, hosts: int, transport: str, seconds: float = 4.0) -> float:
-    """Bare GETs per second through our HttpClient's transport without politeness or Kafka."""
+async def baseline(port: int, hosts: int, transport: str, seconds: float = 4.0) -> tuple[float, float]:
+    """Bare GETs per second through our HttpClient's transport without politeness or Kafka,
+    and this process's CPU milliseconds per GET (to set against the crawler's per fetch)."""
     cfg = CrawlerSettings(
         allow_networks=("127.0.0.0/8",),
         resolve={host_name(i): "127.0.0.1" for i in range(hosts)},
@@ -77,6 +78,7 @@ async def baseline(port: int, hosts: int, transport: str, seconds: float = 4.0) 
     )
     n = 0
     deadline = time.monotonic() + seconds
+    cpu = time.process_time()
     async with HttpClient(cfg, transport=transport) as http:  # type: ignore[arg-type]
 
         async def worker(w: int) -> None:
@@ -88,7 +90,7 @@ async def baseline(port: int, hosts: int, transport: str, seconds: float = 4.0) 
                 i += 64
 
         await asyncio.gather(*(worker(w) for w in range(64)))
-    return n / seconds
+    return n / seconds, 1000 * (time.process_time() - cpu) / max(1, n)
 
 
 async def bare_httpx(port: int, seconds: float = 4.0) -> float:
@@ -393,7 +395,8 @@ async def main(args: argparse.Namespace) -> None:
             print("baseline (same run, bare GET loop, 64 in flight, no politeness, no Kafka):")
             print(f"  httpx.AsyncClient defaults      {await bare_httpx(port):8.0f} req/s")
             for tr in ("httpx", "aiohttp", "aiohttp-raw"):
-                print(f"  HttpClient transport={tr:11s} {await baseline(port, args.hosts, tr):8.0f} req/s")
+                rate, cpu_ms = await baseline(port, args.hosts, tr)
+                print(f"  HttpClient transport={tr:11s} {rate:8.0f} req/s, {cpu_ms:.2f} ms CPU per GET")
             for tr in args.transports.split(","):
                 r = await crawl_phase(bootstrap, args, tr, t0)
                 step = max(1, len(r["rss"]) // 8)
