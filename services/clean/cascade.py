@@ -31,6 +31,7 @@ from trafilatura.core import (
     ESCALATION_JUSTEXT_RATIO,
     ESCALATION_MAX_LENGTH,
     ESCALATION_PAGE_SHARE,
+    _forum_thread_page,
     _recall_retry,
 )
 from trafilatura.external import compare_extraction, try_justext
@@ -88,7 +89,7 @@ def _options(url: str | None, *, fast: bool) -> Extractor:
     return options
 
 
-def _raw_prunes(tree: HtmlElement) -> HtmlElement:
+def _raw_prunes(tree: HtmlElement, *, is_forum: bool) -> HtmlElement:
     """trafilatura's two raw-tree prunes, run only when some class or id can match.
 
     Their XPaths call back into Python for a regex on every element; testing the
@@ -97,7 +98,8 @@ def _raw_prunes(tree: HtmlElement) -> HtmlElement:
     classes, ids = _CLASSES(tree), _IDS(tree)
     if any(map(_RAW_PRUNE_CLASS.search, classes)) or any(map(_RAW_PRUNE_ID.search, ids)):
         tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
-    if any(map(_COMMENTS_PRUNE_CLASS.search, classes)) or any(map(_COMMENTS_PRUNE_ID.search, ids)):
+    # Comments are pruned except on a forum thread, where they are the content.
+    if not is_forum and (any(map(_COMMENTS_PRUNE_CLASS.search, classes)) or any(map(_COMMENTS_PRUNE_ID.search, ids))):
         tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
     return tree
 
@@ -161,8 +163,7 @@ def _doubtful(body: _Element, text: str, page: _PageText, options: Extractor) ->
 def _cascade(
     tree: HtmlElement, url: str | None, options: Extractor, compare: CompareMode, trace: dict[str, Any]
 ) -> str:
-    # trafilatura's thread-forum check reads JSON-LD scripts; our pruning removed them.
-    tree = _raw_prunes(tree)
+    tree = _raw_prunes(tree, is_forum=_forum_thread_page(tree))
     page = _PageText(tree)
     cleaned_tree = tree_cleaning(copy(tree), options)
     # jusText in the comparison reads the cleaned, not yet converted tree.

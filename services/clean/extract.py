@@ -21,7 +21,7 @@ from typing import Any
 import lxml.html
 import trafilatura
 from lxml import etree
-from lxml.etree import ParserError
+from lxml.etree import ParserError, XPath
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 
 from services.clean.cascade import CompareMode, extract_main_text
@@ -92,12 +92,41 @@ def parse_html(text: str) -> HtmlElement:
     return tree
 
 
+_JSON_LD = XPath(".//script[@type='application/ld+json']")
+
+
 def _drop_head(tree: HtmlElement) -> None:
-    """Empty ``<head>`` once metadata is read: trafilatura copies the tree several times."""
+    """Empty ``<head>`` once metadata is read: trafilatura copies the tree several times.
+
+    JSON-LD scripts, wherever they are, go into the emptied ``<head>``: trafilatura's
+    baseline stage takes an ``articleBody`` from them when the page's markup holds too
+    little text (pages rendered by script), and there they add nothing to the body text
+    the pruning and the cascade measure.
+    """
+    scripts = _JSON_LD(tree)
     head = tree.find("head")
-    if head is not None:
-        for child in list(head):
-            head.remove(child)
+    if head is None:
+        head = etree.Element("head")
+        tree.insert(0, head)
+    for child in list(head):
+        head.remove(child)
+    for script in scripts:
+        parent = script.getparent()
+        if parent is not None and parent is not head:
+            _remove_keeping_tail(script)
+        head.append(script)
+
+
+def _remove_keeping_tail(el: Any) -> None:
+    parent = el.getparent()
+    if el.tail and el.tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    el.tail = None
+    parent.remove(el)
 
 
 def _key(text: str) -> str:

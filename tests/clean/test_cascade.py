@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from lxml.html import HtmlElement
 from bench.extract.datasets import dragnet, fundus, trafilatura_eval
 from services.clean.cascade import extract_main_text
 from services.clean.decode import decode_html
-from services.clean.extract import _drop_head, parse_html
+from services.clean.extract import _drop_head, extract_page, parse_html
 from services.clean.prune import prune_boilerplate, unwrap_layout_tables
 
 PAGES = [*itertools.islice(trafilatura_eval(), 12), *itertools.islice(dragnet(), 12), *itertools.islice(fundus(), 6)]
@@ -67,3 +68,21 @@ def test_never_skips_the_comparison() -> None:
     text = extract_main_text(_pruned(PAGES[0].body), PAGES[0].url, compare="never", trace=trace)
     assert text.strip()
     assert "compared" not in trace
+
+
+def test_script_rendered_page_falls_back_to_json_ld_article_body() -> None:
+    # A page whose markup is an empty app shell: the article exists only as JSON-LD,
+    # which trafilatura's baseline stage reads once the markup yields too little text.
+    body = (
+        "The river authority opened the new footbridge on Monday after two years of work. "
+        "Cyclists and walkers can now cross without the long detour through the industrial estate, "
+        "and the old ferry landing will become a small park next spring."
+    )
+    ld = json.dumps(
+        {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Footbridge opens", "articleBody": body}
+    )
+    page = (
+        f'<html><head><title>Footbridge opens</title><script type="application/ld+json">{ld}</script></head>'
+        '<body><div id="app"></div><script>render()</script></body></html>'
+    ).encode()
+    assert extract_page(page, "https://news.example/footbridge").text == body
