@@ -149,9 +149,10 @@ def _doubtful(body: _Element, text: str, page: _PageText, options: Extractor) ->
     over twice as long, or when its own has no paragraph text or more tables than
     paragraphs; it asks jusText when its own text is short.  Readability's text is part
     of the page's, so a text holding over half the page's cannot be halved; below that
-    the comparison runs only under ``COMPARE_SHARE`` of the page (measured on
-    ``bench.extract``: above it, the comparison changed F1 by less than 0.001 on any
-    set and cost a fifth of the extraction time).
+    the comparison runs only under ``COMPARE_SHARE`` of the page.  Measured on all
+    ``bench.extract`` pages against ``compare="always"``: cleaneval F1 0.8945 -> 0.881
+    (trafilatura alone: 0.855), dragnet 0.8053 -> 0.8065, the other sets within
+    0.0003; the comparison then runs on 12-23% of pages instead of all.
     """
     if len(text) < options.min_extracted_size:
         return True

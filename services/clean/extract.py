@@ -3,9 +3,10 @@
 Pipeline: byte cap -> :func:`~services.clean.decode.decode_html` -> one lxml parse ->
 our metadata pass on the full tree -> a pre-pruning pass that drops unmistakable
 chrome (scripts, navigation, asides, footers, share bars, cookie notices, breadcrumbs,
-related-article widgets) -> trafilatura's main-text extraction (full cascade) on the
-smaller tree -> line-level clean-up (headline copies, breadcrumbs) -> language by
-lingua on a prefix of the text.
+related-article widgets) -> trafilatura's main-text cascade on the smaller tree, its
+readability/jusText comparison only where the main text is doubtful
+(:mod:`services.clean.cascade`) -> line-level clean-up (headline copies, breadcrumbs)
+-> language by lingua on a prefix of the text.
 
 Everything here is module-level and takes picklable arguments so a process pool can
 run :func:`extract_page` (trafilatura can hang on pathological pages; the runner
