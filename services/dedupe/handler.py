@@ -8,7 +8,9 @@ Decision order for one article (``id`` is the hash of its canonical URL):
      whose page changed only in noise)
    - otherwise                                 -> revision: ``news.unique`` with revision+1
 2. normalized text hash seen under another id  -> duplicate, kind ``exact``, basis ``text``
-3. MinHash LSH finds an article with estimated Jaccard >= ``near_threshold``
+3. MinHash LSH finds an article with estimated Jaccard >= ``near_threshold``, or one
+   whose estimated overlap covers ``containment_threshold`` of the shorter text (a
+   copy cut short or padded with another outlet's boilerplate; :meth:`is_near`)
                                                 -> duplicate, kind ``near``, basis ``minhash``
 4. otherwise                                    -> new article, revision 0
 
@@ -58,6 +60,10 @@ __all__ = [
 NEAR_THRESHOLD = 0.5
 #: Estimated share of the shorter text's shingles found in the other text at or above
 #: which two texts are one story even below ``NEAR_THRESHOLD`` (set above 1 to disable).
+#: Chosen on the bench's containment sweep: synthetic copies P 0.9996 R 0.761 without
+#: it, P 0.9973 R 0.890 at 0.6 (0.9964 / 0.930 at 0.5); no flag at any value on 400
+#: same-day cross-outlet stories of one event; the remaining false matches are copies
+#: into which the edit script pasted most of a short unrelated article.
 CONTAINMENT_THRESHOLD = 0.6
 #: ... provided the shorter text has at least this share of the longer one's shingles.
 MIN_LENGTH_RATIO = 0.5
