@@ -25,7 +25,7 @@ from services.crawler.config import CrawlerSettings
 from services.crawler.errors import FeedParseError, HttpStatusError, ServerBusy
 from services.crawler.feeds import Entry, ParsedFeed, parse_document
 from services.crawler.http import FetchResult
-from services.crawler.metrics import ENTRY_LATENCY, FETCHES, PAGES, POLLS
+from services.crawler.metrics import ENTRY_LATENCY, FETCHES, PAGES, POLLS, labelled
 from services.crawler.outbox import Outbox, Record
 from services.crawler.politeness import PoliteFetcher
 from services.crawler.registry import STATE_TOPIC, FeedSpec
@@ -155,7 +155,7 @@ class FeedPoller:
         )
         if st.disabled_reason:
             st.disabled_revision = spec.revision
-        POLLS.labels("error").inc()
+        labelled(POLLS, "error").inc()
 
     async def poll(self, spec: FeedSpec, st: FeedState) -> None:
         """Poll once and wait until everything it produced is committed."""
@@ -180,14 +180,14 @@ class FeedPoller:
         try:
             res = await self.fetcher.fetch(st.url, kind="feed", headers=sent)
         except NewsIngestError as exc:
-            FETCHES.labels("feed", type(exc).__name__).inc()
+            labelled(FETCHES, "feed", type(exc).__name__).inc()
             self._fail(spec, st, exc)
             return self._put([], st)
-        FETCHES.labels("feed", str(res.status)).inc()
+        labelled(FETCHES, "feed", str(res.status)).inc()
         st.last_status = res.status
         if res.not_modified:
             schedule_success(st, 0, self.cfg, lo, hi, now=started)
-            POLLS.labels("not_modified").inc()
+            labelled(POLLS, "not_modified").inc()
             return self._put([], st)
 
         body_hash = short_hash(res.body)
@@ -201,7 +201,7 @@ class FeedPoller:
         if body_hash == st.body_hash:
             st.etag, st.last_modified = etag, modified
             schedule_success(st, 0, self.cfg, lo, hi, now=started)
-            POLLS.labels("unchanged").inc()
+            labelled(POLLS, "unchanged").inc()
             return self._put([], st)
 
         try:
@@ -216,7 +216,7 @@ class FeedPoller:
             st.url = parsed.alternates[0]
             st.etag = st.last_modified = st.body_hash = None
             st.next_poll_at = self.clock()
-            POLLS.labels("discovered").inc()
+            labelled(POLLS, "discovered").inc()
             return self._put([], st)
         st.hub = parsed.hub
         st.topic = parsed.self_url or st.url
@@ -232,7 +232,7 @@ class FeedPoller:
         schedule_success(st, published, self.cfg, lo, hi, now=started)
         if parsed.warning:
             st.last_error = f"ill-formed feed (used anyway): {parsed.warning}"
-        POLLS.labels("ok").inc()
+        labelled(POLLS, "ok").inc()
         return self._put(group, st, found_at)
 
     async def _expand_index(self, index: ParsedFeed) -> ParsedFeed:
@@ -242,7 +242,7 @@ class FeedPoller:
                 res = await self.fetcher.fetch(child, kind="feed")
                 parsed = await self._parse(res)
             except NewsIngestError as exc:
-                FETCHES.labels("feed", type(exc).__name__).inc()
+                labelled(FETCHES, "feed", type(exc).__name__).inc()
                 continue
             out.entries.extend(parsed.entries)
         if not out.entries and index.children:
@@ -273,10 +273,10 @@ class FeedPoller:
             seen.add(key)
             if not e.link:
                 settled.append(key)  # nothing to fetch: remember it so it is not counted again
-                PAGES.labels("no_link").inc()
+                labelled(PAGES, "no_link").inc()
             elif key in self.recent or key in self._inflight:
                 settled.append(key)  # another feed on this instance has it
-                PAGES.labels("duplicate").inc()
+                labelled(PAGES, "duplicate").inc()
             else:
                 todo.append((key, e))
         complete = len(todo) <= self.cfg.max_entries_per_poll
@@ -302,22 +302,22 @@ class FeedPoller:
                 for next_done in asyncio.as_completed(tasks):
                     key, e, outcome = await next_done
                     if isinstance(outcome, FetchResult):
-                        FETCHES.labels("page", str(outcome.status)).inc()
+                        labelled(FETCHES, "page", str(outcome.status)).inc()
                         group.append(Record("news.raw", article_id(e.link or ""), raw_page(spec, st, e, outcome)))
                         group_keys.append(key)
                         published += 1
-                        PAGES.labels("published").inc()
+                        labelled(PAGES, "published").inc()
                     else:
-                        FETCHES.labels("page", type(outcome).__name__).inc()
+                        labelled(FETCHES, "page", type(outcome).__name__).inc()
                         attempts = st.attempts.get(key, 0) + 1
                         if outcome.retriable and attempts < self.cfg.entry_max_attempts:
                             st.attempts[key] = attempts
                             pending_retry = True
-                            PAGES.labels("retry").inc()
+                            labelled(PAGES, "retry").inc()
                             continue
                         group.append(Record("news.deadletter", article_id(e.link or ""), dead_letter(spec, e, outcome)))
                         group_keys.append(key)
-                        PAGES.labels("dead_letter").inc()
+                        labelled(PAGES, "dead_letter").inc()
                     if len(group) >= _CHUNK or (group and time.monotonic() - group_since >= _CHUNK_S):
                         group_since = time.monotonic()
                         st.remember(group_keys, cap)
