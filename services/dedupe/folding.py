@@ -158,9 +158,10 @@ def token_hashes(codes: Codes) -> npt.NDArray[np.uint64]:
 
 
 # Sentinels of the fused table; :func:`_fused_table` checks no character value equals one.
+# The smallest values, so one minimum tells a plain text (only separators) from the rest.
 _V_DELETE = np.uint64(0)
-_V_SPACE = np.uint64(1)
-_V_COMPLEX = np.uint64(2)
+_V_COMPLEX = np.uint64(1)
+_V_SPACE = np.uint64(2)
 _ASTRAL_MIX = np.uint64(0xD6E8FEB86659FD93)
 _NO_WORDS = np.zeros(0, dtype=np.uint64)
 
@@ -201,10 +202,10 @@ def word_hashes(text: str) -> npt.NDArray[np.uint64]:
     if units.size == 0:
         return _NO_WORDS
     vals = _fused_table()[units]
-    if (vals == _V_COMPLEX).any():
-        return token_hashes(_slow(text))
-    if not vals.all():  # deleted characters (diacritics, tatweel, invisible marks)
-        vals = vals[vals != _V_DELETE]
+    if vals.min() < _V_SPACE:
+        if (vals == _V_COMPLEX).any():
+            return token_hashes(_slow(text))
+        vals = vals[vals != _V_DELETE]  # diacritics, tatweel, invisible marks
         if vals.size == 0:
             return _NO_WORDS
     return _hash_words(vals, vals == _V_SPACE)

@@ -181,18 +181,18 @@ class DedupeIndex:
         cands = self._keys.get(probe)
         if cands.size == 0:
             return _NO_CANDIDATES
-        cands = cands[self._alive[cands]]
+        alive = self._alive[cands]
         if hash64 is not None:
-            same = cands[self._hash[cands] == np.uint64(hash64)]
+            same = cands[alive & (self._hash[cands] == np.uint64(hash64))]
             if same.size:
                 slot = int(same.min())
                 return Candidates(Match(self._ids[slot], self._urls[slot], 1.0), _NO_SLOTS, _NO_SIMS, _NO_SHINGLES)
         if not has_sig:
             return _NO_CANDIDATES
-        cands = cands[self._has_sig[cands]][:_MAX_CANDIDATES]
+        cands = cands[alive & self._has_sig[cands]][:_MAX_CANDIDATES]
         if cands.size == 0:
             return _NO_CANDIDATES
-        sims = jaccard_from_matches(np.count_nonzero(self._sigs[cands] == sig, axis=1))
+        sims = jaccard_from_matches((self._sigs[cands] == sig).sum(axis=1))
         return Candidates(None, cands, sims, self._nsh[cands].astype(np.int64))
 
     def find_exact(self, hash64: int) -> Match | None:

@@ -36,7 +36,7 @@ class _Run:
     def get(self, keys: npt.NDArray[np.unsignedinteger], limit: int) -> npt.NDArray[np.int32]:
         # Most probes miss: one vectorised binary search and one comparison settle them;
         # only keys that are present pay for finding the end of their range.
-        lo = np.searchsorted(self.keys, keys, side="left")
+        lo = self.keys.searchsorted(keys, side="left")
         found = self.keys[np.minimum(lo, self.keys.size - 1)] == keys
         if not found.any():
             return _EMPTY_SLOTS
