@@ -111,11 +111,15 @@ async def bare_httpx(port: int, seconds: float = 4.0) -> float:
     return n / seconds
 
 
-def crawler_settings(args: argparse.Namespace, transport: str, name: str) -> CrawlerSettings:
-    """The crawler's settings in the bench: politeness on, loopback allowed for the sim."""
+def crawler_settings(args: argparse.Namespace, transport: str, name: str, group: str) -> CrawlerSettings:
+    """The crawler's settings in the bench: politeness on, loopback allowed for the sim.
+
+    ``name`` is the instance's own (its transactional id); ``group`` is shared by the
+    instances of one run, so they split the feeds instead of each polling them all.
+    """
     return CrawlerSettings(
         instance_id=name,
-        group_id=f"{name}-group",
+        group_id=group,
         transport=transport,
         allow_networks=("127.0.0.0/8",),
         resolve={host_name(i): "127.0.0.1" for i in range(args.hosts)},
@@ -128,6 +132,7 @@ def crawler_settings(args: argparse.Namespace, transport: str, name: str) -> Cra
         commit_interval_s=0.1,
         parse_workers=args.parse_workers,
         compression=args.compression,
+        seen_max=args.seen_max,
     )
 
 
@@ -145,21 +150,22 @@ def _rss_of(pid: int) -> float:
 
 
 def instance_main(  # noqa: PLR0917 - a process entry point
-    bootstrap: str, prefix: str, args: argparse.Namespace, transport: str, name: str, shared: Any
+    bootstrap: str, prefix: str, args: argparse.Namespace, transport: str, name: str, group: str, shared: Any
 ) -> None:
     """Child process: one crawler in registry mode (a member of the consumer group).
 
-    ``shared`` is a ``multiprocessing.Array('d', 3)``: [fetches, committed records, stop];
-    the counters are copied there every 0.2 s, the parent sets the stop flag.
+    ``shared`` is a ``multiprocessing.Array('d', 4)``: [fetches, committed records, stop,
+    feeds owned]; the counters are copied there every 0.2 s, the parent sets the stop flag.
     """
 
     async def main() -> None:
         settings = Settings(kafka=KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix, partitions=6))
         stop = asyncio.Event()
-        async with Crawler(settings, crawler_settings(args, transport, name)) as crawler:
+        async with Crawler(settings, crawler_settings(args, transport, name, group)) as crawler:
             task = asyncio.create_task(crawler.run_registry(stop))
             while not task.done():
                 shared[0], shared[1] = crawler.fetcher.fetches, crawler.outbox.committed_records
+                shared[3] = len(crawler.specs)  # feeds owned (they move on a rebalance)
                 if shared[2]:
                     stop.set()
                     break
@@ -192,7 +198,7 @@ class _Instances:
     async def start(self) -> None:
         settings = Settings(kafka=self.kafka)
         if self.args.instances == 1:
-            self.crawler = Crawler(settings, crawler_settings(self.args, self.transport, self.name))
+            self.crawler = Crawler(settings, crawler_settings(self.args, self.transport, self.name, self.name))
             await self.crawler.start()
             self.task = asyncio.create_task(self.crawler.run_static(self.feeds, self.stop))
             return
@@ -200,10 +206,18 @@ class _Instances:
         await _publish_all(settings, self.feeds)
         ctx = multiprocessing.get_context("spawn")
         for k in range(self.args.instances):
-            shared = ctx.Array("d", 3, lock=False)
+            shared = ctx.Array("d", 4, lock=False)
             proc = ctx.Process(
                 target=instance_main,
-                args=(self.kafka.bootstrap_servers, self.prefix, self.args, self.transport, f"{self.name}-{k}", shared),
+                args=(
+                    self.kafka.bootstrap_servers,
+                    self.prefix,
+                    self.args,
+                    self.transport,
+                    f"{self.name}-{k}",
+                    f"{self.name}-group",  # one group: the instances split the feeds
+                    shared,
+                ),
                 daemon=True,
             )
             proc.start()
@@ -225,6 +239,12 @@ class _Instances:
         if self.crawler is not None:
             return self.crawler.fetcher.fetches > 0
         return all(s[0] > 0 for s in self.shared)
+
+    def owned(self) -> list[int]:
+        """Feeds each instance polls now (how the group shared them out)."""
+        if self.crawler is not None:
+            return [len(self.crawler.specs)]
+        return [int(s[3]) for s in self.shared]
 
     def rss(self) -> list[float]:
         if self.crawler is not None:
@@ -262,6 +282,7 @@ async def _publish_all(settings: Settings, feeds: list[FeedSpec]) -> None:
 async def crawl_phase(bootstrap: str, args: argparse.Namespace, transport: str, t0: float) -> dict[str, Any]:
     inst = _Instances(bootstrap, args, transport)
     samples: list[tuple[float, list[float]]] = []
+    shares: set[tuple[int, ...]] = set()  # feeds per instance, as sampled in the window
     profiler = cProfile.Profile(time.process_time) if args.profile and args.instances == 1 else None
     await inst.start()
     try:
@@ -281,6 +302,7 @@ async def crawl_phase(bootstrap: str, args: argparse.Namespace, transport: str, 
         while time.monotonic() - m0 < args.seconds:
             await asyncio.sleep(min(5.0, max(0.0, args.seconds - (time.monotonic() - m0))))
             samples.append((time.monotonic() - m0, inst.rss()))
+            shares.add(tuple(inst.owned()))
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -331,6 +353,7 @@ async def crawl_phase(bootstrap: str, args: argparse.Namespace, transport: str, 
         "p50": pct(lat, 0.5),
         "p99": pct(lat, 0.99),
         "rss": samples,
+        "shares": sorted(shares),
         "missed": missed,
         "due": due,
     }
@@ -389,6 +412,7 @@ async def main(args: argparse.Namespace) -> None:
                 f"setup: {args.hosts} hosts x {args.rate} entries/s (offered {args.hosts * args.rate:.0f} pages/s), "
                 f"feeds of {args.feed_len}, per-host concurrency 2, min delay {args.min_delay}s, robots.txt on, "
                 f"poll interval {args.poll_min}-{args.poll_min * 3}s, compression {args.compression}, "
+                f"seen_max {args.seen_max}, "
                 f"{args.seconds:.0f}s per transport after {WARMUP_S:.0f}s warm-up, {os.cpu_count()} cores shared "
                 "with the server process and the broker"
             )
@@ -410,6 +434,8 @@ async def main(args: argparse.Namespace) -> None:
                     f"that appeared in the window: p50 {r['p50']:.2f}s p99 {r['p99']:.2f}s; missed (fell off "
                     f"the feed unfetched) {r['missed']} of {r['due']}; RSS MB {rss}"
                 )
+                if args.instances > 1:
+                    print(f"  feeds per instance as sampled in the window: {r['shares']}")
                 shares = ", ".join(
                     f"{n} {100 * c:.0f}%" for n, c in zip(("sim server", "broker"), r["other_cpu"], strict=False)
                 )
@@ -437,6 +463,12 @@ def cli() -> None:
     p.add_argument("--transports", default="aiohttp-raw,aiohttp,httpx")
     p.add_argument("--instances", type=int, default=1, help="crawler processes (>1: a consumer group on the registry)")
     p.add_argument("--compression", choices=("gzip", "none"), default="gzip")
+    p.add_argument(
+        "--seen-max",
+        type=int,
+        default=CrawlerSettings.model_fields["seen_max"].default,
+        help="entry keys each feed state remembers (its size is the cost of every state record)",
+    )
     p.add_argument("--profile", default=None, help="cProfile (CPU time) of the window to this file (1 instance)")
     p.add_argument("--bootstrap", default=None)
     asyncio.run(main(p.parse_args()))
