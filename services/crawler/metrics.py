@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from services.crawler.errors import RobotsDenied
 from services.errors import NewsIngestError
-from services.runtime.health import HealthServer
+from services.runtime.health import BrokerWatch, HealthServer
 from services.runtime.metrics import READY
 
 if TYPE_CHECKING:
@@ -169,12 +169,14 @@ def _instrument(fetcher: Any) -> None:
     fetcher.fetch = fetch
 
 
-def _ready(crawler: Crawler) -> tuple[bool, str]:
+def _ready(crawler: Crawler, broker: BrokerWatch | None = None) -> tuple[bool, str]:
     task = crawler.outbox.task
     if crawler.poller is None or task is None:
         return False, "starting"
     if task.done():
         return False, "committer stopped"
+    if broker is not None and not (state := broker.state())[0]:
+        return state
     return True, f"{len(crawler.specs)} feeds owned"
 
 
@@ -184,12 +186,17 @@ async def observe_crawler(settings: Settings, cfg: CrawlerSettings, crawler: Cra
     _instrument(crawler.fetcher)
     _crawlers.add(crawler)
     port = cfg.metrics_port if cfg.metrics_port is not None else settings.stage.http_port
-    health = HealthServer(settings.stage.http_host, port, lambda: _ready(crawler))
+    broker = BrokerWatch(
+        crawler.broker_round_trip, interval_s=settings.stage.broker_check_s, timeout_s=settings.kafka.request_timeout_s
+    )
+    health = HealthServer(settings.stage.http_host, port, lambda: _ready(crawler, broker))
     await health.start()
-    READY.labels("crawler").set_function(lambda: 1.0 if _ready(crawler)[0] else 0.0)
+    broker.start()
+    READY.labels("crawler").set_function(lambda: 1.0 if _ready(crawler, broker)[0] else 0.0)
     try:
         yield health
     finally:
         READY.labels("crawler").set_function(lambda: 0.0)
         _crawlers.discard(crawler)
+        await broker.close()
         await health.close()

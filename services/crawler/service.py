@@ -36,7 +36,14 @@ from services.crawler.state import FeedState, schedule_failure
 from services.crawler.websub import WebSubServer, subscribe
 from services.errors import NewsIngestError, RejectedInput
 from services.runtime.config import Settings
-from services.runtime.kafka import decode_json, ensure_topics, make_consumer, make_producer, topic_name
+from services.runtime.kafka import (
+    broker_round_trip,
+    decode_json,
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    topic_name,
+)
 
 __all__ = ["Crawler", "FeedSpec", "run_crawler"]
 
@@ -82,6 +89,10 @@ class Crawler:
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._gauge_at = 0.0
         self._gauge_later: asyncio.TimerHandle | None = None
+
+    async def broker_round_trip(self) -> None:
+        """Ask the broker for metadata over the crawler's producer (readiness)."""
+        await broker_round_trip(self._producer)
 
     async def __aenter__(self) -> Crawler:
         await self.start()

@@ -34,6 +34,7 @@ from services.runtime.errors import BadMessage, BrokerUnavailable, KafkaAuthErro
 from services.runtime.topics import TOPICS
 
 __all__ = [
+    "broker_round_trip",
     "decode_json",
     "encode_json",
     "ensure_topics",
@@ -167,6 +168,14 @@ async def explain_connection_failure(
     return BrokerUnavailable(
         f"cannot reach Kafka at {settings.bootstrap_servers} ({settings.security_protocol}): " + "; ".join(reasons)
     )
+
+
+async def broker_round_trip(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
+    """One metadata request over a started client's connections; raises when no broker answers.
+
+    A client that lost its broker retries quietly, so this is how readiness checks ask.
+    """
+    await client.client.fetch_all_metadata() if isinstance(client, AIOKafkaProducer) else await client.topics()
 
 
 def make_producer(settings: KafkaSettings, *, transactional_id: str | None = None, **kw: Any) -> AIOKafkaProducer:

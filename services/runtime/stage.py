@@ -31,6 +31,7 @@ from services.runtime.errors import BrokerUnavailable
 from services.runtime.handler import Handler, StatefulHandler
 from services.runtime.health import BrokerWatch, HealthServer
 from services.runtime.kafka import (
+    broker_round_trip,
     decode_json,
     encode_json,
     ensure_topics,
@@ -38,11 +39,11 @@ from services.runtime.kafka import (
     logical_name,
     make_consumer,
     make_producer,
+    output_headers,
     topic_name,
 )
 from services.runtime.logs import bind
 from services.runtime.pool import EncodedOut, WorkerPool, run_handler
-from services.runtime.topics import TOPICS
 
 __all__ = ["Offload", "StageRunner"]
 
@@ -290,12 +291,8 @@ class StageRunner:
         async with producer.transaction():
             futures = []
             for rec, (topic, key, value) in outs:
-                headers = [
-                    ("content-type", b"application/json"),
-                    ("newsingest.stage", self.stage.encode()),
-                    ("newsingest.schema", f"{TOPICS[topic].schema or 'state'}/1".encode()),
-                    ("trace-id", dict(rec.headers or ()).get("trace-id") or rec.key or b""),
-                ]
+                trace_id = dict(rec.headers or ()).get("trace-id") or rec.key or b""
+                headers = output_headers(self.stage, topic, trace_id)
                 futures.append(await producer.send(topic_name(k, topic), value=value, key=key, headers=headers))
             await producer.send_offsets_to_transaction({tp: records[-1].offset + 1}, self.group_id)
         metrics.TRANSACTIONS.labels(self.stage, "committed").inc()
@@ -406,8 +403,11 @@ class StageRunner:
             self._consumer.subscribe([topic_name(s.kafka, self.input_topic)], listener=_Listener(self))
             await asyncio.wait_for(self._consumer.start(), s.kafka.request_timeout_s * 2)
             self._started = True
+            consumer = self._consumer
             self._broker = BrokerWatch(
-                self._consumer.topics, interval_s=s.stage.broker_check_s, timeout_s=s.kafka.request_timeout_s
+                lambda: broker_round_trip(consumer),
+                interval_s=s.stage.broker_check_s,
+                timeout_s=s.kafka.request_timeout_s,
             )
             self._broker.start()
             metrics.READY.labels(self.stage).set_function(lambda: 1.0 if self.ready()[0] else 0.0)

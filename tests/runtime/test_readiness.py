@@ -24,14 +24,14 @@ from tests.runtime.test_stage import Upper, running
 pytestmark = pytest.mark.kafka
 
 
-def _ready_gauge(stage: str) -> float:
+def ready_gauge(stage: str) -> float:
     """The exported ``newsingest_ready`` value of one stage."""
     values = [s.value for s in READY.collect()[0].samples if s.labels == {"stage": stage}]
     assert len(values) == 1, values
     return values[0]
 
 
-async def _until(url: str, status: int, timeout_s: float) -> str:
+async def until_status(url: str, status: int, timeout_s: float) -> str:
     """Poll ``url`` until it answers ``status``; its body then."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     seen = "no answer"
@@ -64,16 +64,16 @@ async def test_readyz_fails_while_the_broker_is_down(tmp_path: Path) -> None:
                 assert asyncio.get_running_loop().time() < deadline, runner.ready()
                 await asyncio.sleep(0.1)
             url = f"http://127.0.0.1:{runner.health.port}/readyz"
-            assert (await _until(url, 200, 10)).startswith("ready")
-            assert _ready_gauge("upper") == 1.0
+            assert (await until_status(url, 200, 10)).startswith("ready")
+            assert ready_gauge("upper") == 1.0
 
             broker.stop()
-            body = await _until(url, 503, 30)
+            body = await until_status(url, 503, 30)
             assert "broker unreachable" in body
-            assert _ready_gauge("upper") == 0.0
+            assert ready_gauge("upper") == 0.0
 
             broker.start()
-            assert (await _until(url, 200, 60)).startswith("ready")
+            assert (await until_status(url, 200, 60)).startswith("ready")
     finally:
         broker.stop()
 
