@@ -55,21 +55,15 @@ def decode_entry(key: bytes, value: dict[str, Any]) -> Entry | None:
     version = value.get("v")
     if not key.startswith(KEY_PREFIX) or version not in (_VERSION, _V1):
         return None
-    if version == _V1:
-        return Entry(
-            id=key[len(KEY_PREFIX) :].decode("utf-8"),
-            url=value.get("url"),
-            hash64=hash64(str(value["text_hash"])),
-            revision=int(value["revision"]),
-            seen_at=float(value["seen_at"]),
-            signature=decode_signature(""),
-        )
+    # A version-1 signature came from the old MinHash scheme: comparing it with new ones
+    # would be noise, so such an entry keeps its exact and same-URL roles only.
+    current = version == _VERSION
     return Entry(
         id=key[len(KEY_PREFIX) :].decode("utf-8"),
         url=value.get("url"),
         hash64=hash64(str(value["text_hash"])),
         revision=int(value["revision"]),
         seen_at=float(value["seen_at"]),
-        signature=decode_signature(str(value.get("signature") or "")),
-        shingles=int(value.get("shingles") or 0),
+        signature=decode_signature(str(value.get("signature") or "") if current else ""),
+        shingles=int(value.get("shingles") or 0) if current else 0,
     )
