@@ -231,7 +231,8 @@ class DedupeHandler:
         if found.slots.size:
             near = self.index.best(found, self.is_near(found.jaccard, fp.shingles, found.shingles))
             if near is not None:
-                return [self._duplicate(value, near, "near", "minhash")]
+                containment = _containment(near.similarity, fp.shingles, self.index.shingles_of(near.id))
+                return [self._duplicate(value, near, "near", "minhash", containment)]
         return self._accept(value, article_id=article_id, url=url, fp=fp, seen_at=seen_at, revision=0, keys=keys)
 
     def is_near(
@@ -285,7 +286,9 @@ class DedupeHandler:
             Out(STATE_TOPIC, state_key(article_id), encode_entry(entry, fp.text_hash)),
         ]
 
-    def _duplicate(self, value: dict[str, Any], match: Match, kind: str, basis: str) -> Out:
+    def _duplicate(
+        self, value: dict[str, Any], match: Match, kind: str, basis: str, containment: float | None = None
+    ) -> Out:
         detected = _iso(self._clock() if self._clock is not None else self._wall_clock())
         record = {
             "schema_version": 1,
@@ -298,6 +301,7 @@ class DedupeHandler:
             "kind": kind,
             "basis": basis,
             "similarity": round(match.similarity, 4),
+            "containment": None if containment is None else round(containment, 4),
             "detected_at": detected,
         }
         return Out(DUPLICATES_TOPIC, str(value["id"]).encode("utf-8"), record)
@@ -338,6 +342,17 @@ class DedupeHandler:
         ):
             return
         self.index.put(entry)
+
+
+def _containment(jaccard: float, a: int, b: int) -> float | None:
+    """Estimated share of the shorter text's shingles found in the other, from Jaccard and sizes.
+
+    |A ∩ B| = J (|A| + |B|) / (1 + J).  Duplicate records carry it because a copy padded
+    with another outlet's text or cut short is matched on it while its Jaccard stays low.
+    """
+    if a <= 0 or b <= 0:
+        return None
+    return min(1.0, jaccard * (a + b) / (1.0 + jaccard) / min(a, b))
 
 
 def _record_id(url: str | None, fallback: str) -> str:
