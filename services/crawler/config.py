@@ -75,8 +75,12 @@ class CrawlerSettings(BaseSettings):
         default=50, description="Consecutive failures of any kind after which a feed is disabled."
     )
     entry_max_attempts: int = Field(default=5, description="Retriable page failures before an entry is dead-lettered.")
+    # 200, not 1000: each poll already raises a feed's cap to twice its document, so a
+    # larger floor only made every state record bigger (bench/crawl 300 s: RSS still rising
+    # and 1.38 ms CPU per fetch at 1000, flat and 1.08 ms at 100).
     seen_max: int = Field(
-        default=1000, description="Entry keys remembered per feed (at least twice the feed document)."
+        default=200,
+        description="Entry keys remembered per feed at least (each poll raises it to twice the feed document).",
     )
     max_entries_per_poll: int = Field(default=500, description="New entries fetched from one feed document per poll.")
     max_sitemap_children: int = Field(default=50, description="Child sitemaps followed from one sitemap index.")
