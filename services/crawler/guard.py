@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from services.crawler.errors import BadUrl, BlockedAddress
-from services.crawler.urls import origin_prefix
+from services.urls import origin_prefix
 
 __all__ = ["AddressPolicy", "GuardedResolver", "resolve_checked"]
 

@@ -25,8 +25,8 @@ from services.crawler.errors import (
     ServerBusy,
 )
 from services.crawler.http import FetchKind, FetchResult, HttpClient
-from services.crawler.urls import host_key
 from services.errors import NewsIngestError, RetriableError
+from services.urls import host_key
 
 __all__ = ["HostSlots", "PoliteFetcher", "RobotsCache"]
 

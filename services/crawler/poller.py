@@ -30,8 +30,8 @@ from services.crawler.outbox import Outbox, Record
 from services.crawler.politeness import PoliteFetcher
 from services.crawler.registry import STATE_TOPIC, FeedSpec
 from services.crawler.state import FeedState, bounds, schedule_failure, schedule_success
-from services.crawler.urls import article_id, canonical_url, short_hash
 from services.errors import NewsIngestError
+from services.urls import article_id, canonical_url, short_hash
 
 __all__ = ["CRAWLER_VERSION", "FeedPoller", "entry_key"]
 

@@ -19,10 +19,10 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from services.crawler.state import FeedState
-from services.crawler.urls import canonical_url, short_hash
 from services.errors import RejectedInput
 from services.runtime.config import KafkaSettings, Settings
 from services.runtime.kafka import decode_json, encode_json, make_consumer, make_producer, topic_name
+from services.urls import canonical_url, short_hash
 
 __all__ = [
     "FeedSpec",

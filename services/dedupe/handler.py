@@ -35,9 +35,9 @@ from services.dedupe.errors import InvalidArticle
 from services.dedupe.fingerprint import Fingerprint, fingerprint, similarity
 from services.dedupe.index import DedupeIndex, Entry, Match, band_keys
 from services.dedupe.state import decode_entry, encode_entry, hash64, state_key
-from services.dedupe.urls import canonicalize_url
 from services.errors import RejectedInput
 from services.runtime.handler import Out
+from services.urls import canonical_url
 
 __all__ = [
     "CONTAINMENT_FLOOR",
@@ -198,11 +198,10 @@ class DedupeHandler:
         """
         _validate(value)
         article_id = value["id"]
-        # The clean stage already canonicalized; only a record without it needs the work.
-        url = value.get("canonical_url")
-        if not (isinstance(url, str) and url):
-            raw = value.get("url")
-            url = canonicalize_url(raw) if isinstance(raw, str) and raw else None
+        # The page's declared canonical URL, else the fetched one, in the crawler's one
+        # canonical form (a declared canonical may still carry tracking parameters).
+        raw = value.get("canonical_url") or value.get("url")
+        url = canonical_url(raw, readable=True) if isinstance(raw, str) and raw else None
         fetched = _epoch(value.get("fetched_at"))
         self._observe(fetched)
         seen_at = fetched if fetched is not None else self._now()
@@ -372,7 +371,7 @@ def dedupe_records(records: Iterable[dict[str, Any]], handler: DedupeHandler | N
     for rec in records:
         caller_id = str(rec.get("id", ""))
         url = rec.get("url")
-        canonical = canonicalize_url(url) if isinstance(url, str) and url else None
+        canonical = canonical_url(url, readable=True) if isinstance(url, str) and url else None
         internal = _record_id(canonical, caller_id)
         article = {
             "id": internal,

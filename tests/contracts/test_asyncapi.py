@@ -30,11 +30,11 @@ from aiokafka import ConsumerRecord, TopicPartition
 from services.crawler.config import CrawlerSettings
 from services.crawler.outbox import Record
 from services.crawler.outbox import record_headers as crawler_headers
-from services.crawler.urls import article_id
 from services.runtime.config import KafkaSettings, Settings
 from services.runtime.kafka import make_consumer, make_producer
 from services.runtime.stage import StageRunner
 from services.runtime.topics import TOPICS
+from services.urls import article_id
 
 REPO = Path(__file__).resolve().parents[2]
 DOC_PATH = REPO / "schemas" / "asyncapi.yaml"

@@ -12,8 +12,8 @@ import pytest
 
 from services.crawler.registry import FeedSpec, read_table
 from services.crawler.service import run_crawler
-from services.crawler.urls import article_id
 from services.runtime.config import Settings
+from services.urls import article_id
 from tests.crawler.conftest import Site, crawler_cfg, read_topic, rss, values
 
 pytestmark = pytest.mark.kafka

@@ -9,7 +9,7 @@ import pytest
 
 from services.crawler.errors import BadUrl, BlockedAddress
 from services.crawler.guard import AddressPolicy
-from services.crawler.urls import article_id, canonical_url, host_key
+from services.urls import article_id, canonical_url, host_key
 
 
 @pytest.mark.parametrize(

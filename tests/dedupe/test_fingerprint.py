@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from services.dedupe.fingerprint import (
     similarity,
 )
 from services.dedupe.folding import normalize_text, token_hashes, word_hashes
-from services.dedupe.urls import canonicalize_url
+from services.urls import canonical_url
 
 
 def _reference_words(text: str) -> np.ndarray:
@@ -76,9 +77,13 @@ def test_minhash_is_deterministic() -> None:
     [
         ("HTTPS://Example.COM:443/a?utm_source=x&id=2#top", "https://example.com/a?id=2"),
         ("http://x.sa:80/%D8%B3%D9%88%D8%B1%D9%8A%D8%A7?fbclid=1", "http://x.sa/سوريا"),
+        ("http://x.sa/سوريا?ref=rss&amp=1", "http://x.sa/سوريا"),
+        ("http://x.sa/a%2Fb%25?x=%D8%B3", "http://x.sa/a/b%25?x=%D8%B3"),
         ("http://x.sa:8080/a b?b=2&a=1", "http://x.sa:8080/a%20b?a=1&b=2"),
         ("http://x.sa", "http://x.sa/"),
     ],
 )
-def test_canonicalize_url(url: str, canonical: str) -> None:
-    assert canonicalize_url(url) == canonical
+def test_canonical_url_as_dedupe_uses_it(url: str, canonical: str) -> None:
+    assert canonical_url(url, readable=True) == canonical
+    # The readable form is the id form with its non-ASCII path characters decoded.
+    assert unquote(canonical_url(url)) == unquote(canonical)

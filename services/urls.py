@@ -2,7 +2,8 @@
 
 The canonical form is the key of ``news.raw`` (through :func:`article_id`), so two feeds
 that link one article with different tracking parameters, fragments, ports or letter case
-make the crawler fetch it once.
+make the crawler fetch it once; dedupe stores and compares URLs in the same form.  Also
+the host keys of politeness and the SSRF guard's cache.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 __all__ = ["article_id", "canonical_url", "host_key", "origin_prefix", "short_hash"]
@@ -29,8 +31,12 @@ _TRACKING_NAMES = frozenset(
         "yclid",
         "igshid",
         "mkt_tok",
+        "ref",
         "ref_src",
         "ref_url",
+        "share",
+        "amp",
+        "outputtype",
         "cmpid",
         "ocid",
         "ito",
@@ -47,6 +53,8 @@ _TRACKING_NAMES = frozenset(
     }
 )
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+# ASCII that a path may not hold as is (what quote() would encode), for the readable form.
+_UNSAFE_ASCII = re.compile("[^A-Za-z0-9" + re.escape(_PATH_SAFE) + "\u0080-\U0010ffff]")
 
 
 def _is_tracking(name: str) -> bool:
@@ -55,7 +63,7 @@ def _is_tracking(name: str) -> bool:
 
 
 @functools.lru_cache(maxsize=16384)  # feeds repeat their entries on every poll
-def canonical_url(url: str) -> str:
+def canonical_url(url: str, *, readable: bool = False) -> str:
     """A stable form of ``url`` so that trivially different links compare equal.
 
     Lower-cases scheme and host (IDN hosts become punycode), drops the fragment, default
@@ -63,8 +71,14 @@ def canonical_url(url: str) -> str:
     remaining query and normalises percent-encoding.  Path case is kept: servers may
     treat ``/A`` and ``/a`` as different pages.
 
+    ``readable=True`` leaves non-ASCII path characters decoded (the IRI form: an Arabic
+    path is a third as long, which is what dedupe keeps in memory and in its changelog);
+    the form with everything percent-encoded is the one article ids hash.
+
     >>> canonical_url("HTTPS://Example.com:443/a/b?utm_source=x&id=2#top")
     'https://example.com/a/b?id=2'
+    >>> canonical_url("http://x.sa/%D8%B3%D9%88%D8%B1%D9%8A%D8%A7", readable=True)
+    'http://x.sa/سوريا'
     """
     raw = url.strip()
     try:
@@ -86,7 +100,8 @@ def canonical_url(url: str) -> str:
         if params.lower().startswith(("jsessionid=", "phpsessid=", "sid=")):
             path = head
     # Decode then re-encode so "%D8%A7" and "ا" give one form; reserved characters stay.
-    path = quote(unquote(path), safe=_PATH_SAFE) or "/"
+    path = unquote(path)
+    path = (_UNSAFE_ASCII.sub(lambda m: quote(m.group()), path) if readable else quote(path, safe=_PATH_SAFE)) or "/"
     pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     query = urlencode(sorted(pairs), doseq=False)
     return urlunsplit((scheme, netloc, path, query, ""))
