@@ -117,7 +117,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
     if a.service == "dedupe":
         from services.dedupe.handler import DedupeHandler
 
-        return run_stage(DedupeHandler, "news.clean", "thread")
+        # Fingerprints (stateless, most of the CPU) in a worker process, the index here.
+        return run_stage(DedupeHandler, "news.clean", "prepare")
     from services.tag.handler import TagHandler
 
     return run_stage(TagHandler, "news.unique", "thread")

@@ -189,6 +189,15 @@ class DedupeHandler:
             value, self._fingerprint(value["text"], title if isinstance(title, str) else None)
         )
 
+    #: The stateless half for the runtime's prepare pool (``offload="prepare"``).
+    prepare = staticmethod(fingerprint_article)
+
+    def handle_prepared(self, value: dict[str, Any], prepared: Any) -> list[Out]:
+        """:meth:`handle_fingerprinted` under the runtime's :class:`PreparingHandler` name."""
+        if not isinstance(prepared, Fingerprint):
+            raise TypeError(f"expected a Fingerprint, got {type(prepared).__name__}")
+        return self.handle_fingerprinted(value, prepared)
+
     def handle_fingerprinted(self, value: dict[str, Any], fp: Fingerprint) -> list[Out]:
         """:meth:`handle` with the fingerprint already computed by :func:`fingerprint_article`.
 

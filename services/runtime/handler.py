@@ -18,11 +18,11 @@ on start-up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Handler", "Out", "StatefulHandler"]
+__all__ = ["Handler", "Out", "PreparingHandler", "StatefulHandler"]
 
 Json = dict[str, Any]
 
@@ -62,4 +62,20 @@ class StatefulHandler(Handler, Protocol):
 
     def restore(self, key: bytes, value: Json | None) -> None:
         """Apply one changelog record (``None`` = tombstone) while catching up."""
+        ...
+
+
+@runtime_checkable
+class PreparingHandler(StatefulHandler, Protocol):
+    """A stateful handler whose stateless, CPU-heavy first half can run in worker processes.
+
+    ``prepare`` is a module-level function (picklable by reference) of the decoded input;
+    ``handle_prepared`` is the stateful rest, in input order, and must decide exactly as
+    ``handle`` would.  Dedupe's fingerprints are the case: most of the CPU, no state.
+    """
+
+    prepare: Callable[[Json], Any]
+
+    def handle_prepared(self, value: Json, prepared: Any) -> Sequence[Out]:
+        """:meth:`handle` with ``prepare(value)`` already computed."""
         ...

@@ -11,18 +11,31 @@ machine; the item is rejected with :class:`ItemMemoryExceeded` and the pool recy
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
+import pickle
 import resource
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
-from services.errors import RejectedInput
+from services.errors import RejectedInput, RetriableError
 from services.runtime.handler import Handler, Out
 from services.runtime.kafka import decode_json, encode_json
 
-__all__ = ["EncodedOut", "ItemMemoryExceeded", "ItemTimeout", "WorkerCrashed", "WorkerPool", "run_handler"]
+__all__ = [
+    "EncodedOut",
+    "ItemMemoryExceeded",
+    "ItemTimeout",
+    "PreparePool",
+    "WorkerCrashed",
+    "WorkerPool",
+    "WorkerPoolBroken",
+    "encode_outs",
+    "run_handler",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +54,10 @@ class ItemMemoryExceeded(RejectedInput):
 
 class WorkerCrashed(RejectedInput):
     """The worker process died on this item more than once."""
+
+
+class WorkerPoolBroken(RetriableError):
+    """A prepare worker died: the batch is retried (the next one gets fresh workers)."""
 
 
 def encode_outs(outs: Sequence[Out]) -> list[EncodedOut]:
@@ -130,3 +147,76 @@ class WorkerPool:
 
 def _noop() -> None:
     return None
+
+
+def _prepare_chunk(fn: Callable[[Any], Any], raws: list[bytes | None]) -> list[tuple[bool, Any]]:
+    """Decode and prepare each input; an input's exception is returned, not raised."""
+    out: list[tuple[bool, Any]] = []
+    for raw in raws:
+        try:
+            out.append((True, fn(decode_json(raw))))
+        except Exception as exc:  # the stage dead-letters it with this reason
+            try:
+                pickle.dumps(exc)
+            except Exception:  # an exception that cannot cross the process boundary
+                exc = RejectedInput(f"{type(exc).__name__}: {exc}")
+            out.append((False, exc))
+    return out
+
+
+class PreparePool:
+    """Worker processes running a :class:`PreparingHandler`'s ``prepare`` for a batch, in chunks.
+
+    Chunks are submitted at once and awaited in order, so the stage process handles chunk
+    *i* while the workers prepare chunk *i + 1*: with the stateful half in the stage
+    process and the stateless half here, a two-core machine uses both cores.
+    """
+
+    def __init__(self, fn: Callable[[Any], Any], *, workers: int, chunk: int = 25) -> None:
+        self._fn, self._workers, self._chunk = fn, max(1, workers), max(1, chunk)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _get(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    async def warm_up(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._get(), _noop)
+
+    def submit(self, raws: Sequence[bytes | None]) -> list[Callable[[], Awaitable[tuple[bool, Any]]]]:
+        """One awaitable getter per input, in input order."""
+        try:
+            return self._submit(raws)
+        except BrokenProcessPool:  # a worker died since the last batch: start fresh ones
+            self._discard(self._pool)
+            return self._submit(raws)
+
+    def _submit(self, raws: Sequence[bytes | None]) -> list[Callable[[], Awaitable[tuple[bool, Any]]]]:
+        loop = asyncio.get_running_loop()
+        pool = self._get()
+        getters: list[Callable[[], Awaitable[tuple[bool, Any]]]] = []
+        for start in range(0, len(raws), self._chunk):
+            fut = loop.run_in_executor(pool, _prepare_chunk, self._fn, list(raws[start : start + self._chunk]))
+            for i in range(min(self._chunk, len(raws) - start)):
+                getters.append(functools.partial(self._result, fut, i, pool))
+        return getters
+
+    def _discard(self, pool: ProcessPoolExecutor | None) -> None:
+        if pool is not None and self._pool is pool:
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _result(
+        self, fut: asyncio.Future[list[tuple[bool, Any]]], i: int, pool: ProcessPoolExecutor
+    ) -> tuple[bool, Any]:
+        try:
+            return (await fut)[i]
+        except BrokenProcessPool as exc:
+            self._discard(pool)  # the retried batch gets fresh workers
+            raise WorkerPoolBroken(f"prepare worker died: {exc}") from exc
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

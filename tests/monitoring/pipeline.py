@@ -92,7 +92,7 @@ async def run_pipeline(settings: Settings, feeds: list[FeedSpec]) -> AsyncIterat
     stop = asyncio.Event()
     stages = (
         ("clean", CleanHandler(), "news.raw", "process"),
-        ("dedupe", DedupeHandler(), "news.clean", "thread"),
+        ("dedupe", DedupeHandler(), "news.clean", "prepare"),
         ("tag", TagHandler(), "news.unique", "thread"),
     )
     tasks = [

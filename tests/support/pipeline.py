@@ -30,7 +30,7 @@ async def in_process_pipeline(
             StageRunner(CleanHandler(), settings, input_topic="news.raw", offload=clean_offload).run(stop)
         ),
         asyncio.create_task(
-            StageRunner(DedupeHandler(), settings, input_topic="news.clean", offload="thread").run(stop)
+            StageRunner(DedupeHandler(), settings, input_topic="news.clean", offload="prepare").run(stop)
         ),
         asyncio.create_task(StageRunner(TagHandler(), settings, input_topic="news.unique", offload="thread").run(stop)),
     ]
