@@ -34,6 +34,10 @@ class KafkaSettings(BaseModel):
     request_timeout_s: float = Field(30.0, description="Timeout of one broker request.")
     partitions: int = Field(6, description="Partitions of the pipeline topics when the project creates them.")
     replication_factor: int = Field(1, description="Replication factor of topics the project creates.")
+    compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field(
+        "lz4",
+        description="Compression of the records services write (lz4: gzip cost a third of the dedupe stage's time).",
+    )
 
 
 class StageSettings(BaseModel):
