@@ -47,6 +47,10 @@ class StageSettings(BaseModel):
 
     batch_max: int = Field(200, description="Records taken from Kafka per batch (per call to getmany).")
     poll_timeout_s: float = Field(1.0, description="How long getmany waits for records.")
+    batch_linger_s: float = Field(
+        0.05,
+        description="After the first records arrive, how long to keep fetching to fill a batch (one transaction per partition per batch).",
+    )
     item_timeout_s: float = Field(30.0, description="Per-item time limit for handlers run in a process pool.")
     workers: int = Field(1, description="Worker processes for CPU-heavy handlers (clean).")
     worker_max_rss_mb: int = Field(1024, description="A worker above this resident size is recycled.")
