@@ -217,6 +217,4 @@ class PreparePool:
             raise WorkerPoolBroken(f"prepare worker died: {exc}") from exc
 
     def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._discard(self._pool)

@@ -104,13 +104,11 @@ class StageRunner:
             if offload == "process"
             else None
         )
-        if offload == "prepare" and not isinstance(handler, PreparingHandler):
-            raise TypeError(f"offload='prepare' needs a PreparingHandler, not {type(handler).__name__}")
-        self._prepare = (
-            PreparePool(handler.prepare, workers=settings.stage.workers)
-            if offload == "prepare" and isinstance(handler, PreparingHandler)
-            else None
-        )
+        self._prepare: PreparePool | None = None
+        if offload == "prepare":
+            if not isinstance(handler, PreparingHandler):
+                raise TypeError(f"offload='prepare' needs a PreparingHandler, not {type(handler).__name__}")
+            self._prepare = PreparePool(handler.prepare, workers=settings.stage.workers)
         self._factory: Callable[[], Handler] = factory or type(handler)
         self._state_lock = asyncio.Lock()
         self._producer_lock = asyncio.Lock()
@@ -224,6 +222,7 @@ class StageRunner:
             ok, result = await prepared()
             if not ok:
                 raise result
+            # Decoded again here: orjson is cheaper than pickling the dict back from the worker.
             value = decode_json(rec.value)
             async with self._state_lock:
                 # On the loop: the stateful half is ~0.2 ms an item and each item is its
