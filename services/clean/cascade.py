@@ -36,7 +36,6 @@ from trafilatura.core import (
 )
 from trafilatura.external import compare_extraction, try_justext
 from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
-from trafilatura.main_extractor import extract_content
 from trafilatura.settings import _COOKIE_CONSENT_RE, BASIC_CLEAN_XPATH, Extractor
 from trafilatura.utils import trim
 from trafilatura.xml import delete_element, xmltotxt
@@ -46,6 +45,8 @@ from trafilatura.xpaths import (
     RAW_TREE_PRUNE_XPATH,
     REMOVE_COMMENTS_AND_LISTS_XPATH,
 )
+
+from services.clean.mainpass import extract_content
 
 __all__ = ["COMPARE_SHARE", "CompareMode", "extract_main_text"]
 
