@@ -16,7 +16,7 @@ from lxml.html import HtmlElement
 from trafilatura.htmlprocessing import convert_tags, tree_cleaning
 from trafilatura.main_extractor import extract_content as trafilatura_extract_content
 from trafilatura.xml import xmltotxt
-from trafilatura.xpaths import BODY_XPATH, OVERALL_DISCARD_XPATH
+from trafilatura.xpaths import BODY_XPATH, DISCARD_IMAGE_ELEMENTS, OVERALL_DISCARD_XPATH, TEASER_DISCARD_XPATH
 
 from bench.extract.datasets import cleaneval, dragnet, fundus, l3s_gn1, trafilatura_eval
 from services.clean import mainpass
@@ -54,12 +54,16 @@ def test_extract_content_is_trafilaturas(doc: Any, focus: str) -> None:
     assert xmltotxt(body, False) == xmltotxt(expected_body, False)
 
 
-@pytest.mark.parametrize("doc", PAGES[::3], ids=[d.id for d in PAGES[::3]])
+@pytest.mark.parametrize("doc", PAGES, ids=[d.id for d in PAGES])
 def test_marker_xpaths_select_what_the_regex_xpaths_select(doc: Any) -> None:
     tree, _ = _cleaned(doc, "balanced")
     mainpass.mark(tree)
-    pairs = [*zip(BODY_XPATH, mainpass._BODY_XPATH, strict=True)]
-    pairs += [*zip(OVERALL_DISCARD_XPATH, mainpass._OVERALL_DISCARD_XPATH, strict=True)]
+    # trafilatura reads only the first element a BODY_XPATH selects (see _Markers.rewrite)
+    for original, ours in zip(BODY_XPATH, mainpass._BODY_XPATH, strict=True):
+        assert ours(tree)[:1] == original(tree)[:1]
+    pairs = [*zip(OVERALL_DISCARD_XPATH, mainpass._OVERALL_DISCARD_XPATH, strict=True)]
+    pairs += [*zip(TEASER_DISCARD_XPATH, mainpass._TEASER_DISCARD_XPATH, strict=True)]
+    pairs += [*zip(DISCARD_IMAGE_ELEMENTS, mainpass._DISCARD_IMAGE_ELEMENTS, strict=True)]
     assert any("re:test" in original.path and "re:test" not in ours.path for original, ours in pairs)
     for original, ours in pairs:
         assert ours(tree) == original(tree)
