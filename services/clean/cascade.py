@@ -32,7 +32,6 @@ from trafilatura.core import (
     ESCALATION_MAX_LENGTH,
     ESCALATION_PAGE_SHARE,
     _forum_thread_page,
-    _recall_retry,
 )
 from trafilatura.external import compare_extraction, try_justext
 from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
@@ -236,6 +235,17 @@ def _justext(tree: HtmlElement, options: Extractor) -> tuple[_Element, str]:
     """trafilatura's ``justext_rescue`` with the cheaper cleaning."""
     body = try_justext(_basic_cleaning(tree), options.url, options.lang)
     return body, trim(" ".join(body.itertext()))
+
+
+def _recall_retry(tree: HtmlElement, options: Extractor, url: str | None) -> tuple[_Element, str]:
+    """trafilatura's ``_recall_retry`` (its stages 1-2 again, recall focus) with our main pass."""
+    cleaned = tree_cleaning(copy(tree), options)
+    backup = copy(cleaned)
+    cleaned = convert_tags(cleaned, options, url)
+    postbody, temp_text = extract_content(cleaned, options)
+    if not options.fast:
+        postbody, temp_text = compare_extraction(backup, copy(tree), postbody, temp_text, options)
+    return postbody, temp_text
 
 
 def _escalate(
