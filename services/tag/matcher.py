@@ -10,6 +10,8 @@ longest-first, so «قوات سوريا الديمقراطية» is the SDF and 
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -59,9 +61,13 @@ class Candidate:
 
 
 class Matcher:
-    """Find gazetteer aliases in text; build once, reuse for every article."""
+    """Find gazetteer aliases in text; build once, reuse for every article.
 
-    def __init__(self, gazetteer: Gazetteer) -> None:
+    ``facts`` (optional) derives what later steps need from an alias's readings; it runs once
+    per alias here, and each candidate that keeps all its readings carries the result.
+    """
+
+    def __init__(self, gazetteer: Gazetteer, facts: Callable[[list[AliasRef]], Any] | None = None) -> None:
         self.gazetteer = gazetteer
         self._automaton = ahocorasick.Automaton()
         for key, refs in gazetteer.aliases.items():
@@ -73,7 +79,7 @@ class Matcher:
                 latin = 2
             elif latin and all(r.case == CASE_CAPITAL for r in refs):
                 latin = 3
-            self._automaton.add_word(key, (len(key), latin, refs))
+            self._automaton.add_word(key, (len(key), latin, refs, facts(refs) if facts else None))
         self._automaton.make_automaton()
 
     def fold(self, name: str, text: str) -> FoldedField:
@@ -86,9 +92,10 @@ class Matcher:
         folded = fld.folded
         n = len(folded)
         out: list[Candidate] = []
+        append = out.append
         original = fld.original
-        identity = not fld.keys  # no deleted marks: folded offsets are original offsets
-        for last, (length, latin, refs) in self._automaton.iter(folded):
+        keys = fld.keys  # empty: no deleted marks, folded offsets are original offsets
+        for last, (length, latin, refs, facts) in self._automaton.iter(folded):
             end = last + 1
             if end < n and folded[end].isalnum():
                 continue
@@ -97,27 +104,28 @@ class Matcher:
                 # Latin names take no proclitics; an acronym must start upper-case.
                 if start and folded[start - 1].isalnum():
                     continue
-                if latin == 2 and identity and not original[start].isupper():
-                    continue
+                if keys:
+                    s, e = start + bisect_right(keys, start), end + bisect_right(keys, end)
+                else:
+                    s, e = start, end
                 if latin == 3:
-                    s, e = (start, end) if identity else fld.span(start, end)
                     surface = original[s:e]
                     if surface != surface.lower():
-                        out.append(Candidate(fld, start, end, refs))
+                        append(Candidate(fld, start, end, refs, False, facts))
                     continue
-                if identity:
-                    surface = original[start:end]
-                    capital = surface != surface.lower()
-                    ok = [
-                        r
-                        for r in refs
-                        if r.case == 0 or (capital if r.case == CASE_CAPITAL else _case_ok(r, fld, start, end))
-                    ]
-                else:
-                    ok = [r for r in refs if r.case == 0 or _case_ok(r, fld, start, end)]
+                if latin == 2 and not original[s].isupper():
+                    continue
+                surface = original[s:e]
+                capital = surface != surface.lower()
+                ok = [
+                    r
+                    for r in refs
+                    if r.case == 0 or (capital if r.case == CASE_CAPITAL else _exact_ok(r, original, s, e))
+                ]
                 if ok:
-                    # The gazetteer's own list when every reading passed: its facts are cached.
-                    out.append(Candidate(fld, start, end, refs if len(ok) == len(refs) else ok))
+                    # The gazetteer's own list when every reading passed: its facts come with it.
+                    append(Candidate(fld, start, end, refs, False, facts) if len(ok) == len(refs)
+                           else Candidate(fld, start, end, ok))  # fmt: skip
                 continue
             # Walk back over letters glued to the match: they must be a proclitic.
             ws = start
@@ -127,30 +135,26 @@ class Matcher:
                     break
             if start - ws > _MAX_PREFIX:
                 continue
-            prefix = folded[ws:start]
-            if not prefix:
-                out.append(Candidate(fld, start, end, refs))
+            if ws == start:
+                append(Candidate(fld, start, end, refs, False, facts))
                 continue
+            prefix = folded[ws:start]
             ok = [r for r in refs if prefix in r.prefixes]
             if ok:
                 glued = length <= 4 and not folded.startswith("ال", start)
-                out.append(Candidate(fld, start, end, refs if len(ok) == len(refs) else ok, glued))
+                append(Candidate(fld, start, end, refs, glued, facts) if len(ok) == len(refs)
+                       else Candidate(fld, start, end, ok, glued))  # fmt: skip
         return out
 
 
-def _case_ok(ref: AliasRef, fld: FoldedField, start: int, end: int) -> bool:
-    original = fld.original
-    s, e = (start, end) if not fld.keys else fld.span(start, end)
+def _exact_ok(ref: AliasRef, original: str, s: int, e: int) -> bool:
+    """An acronym's letters as written ("IS", "I.S."), not inside an all-capitals headline."""
     surface = original[s:e]
-    if ref.case == CASE_CAPITAL:
-        return surface != surface.lower()
-    if ref.case == CASE_EXACT:
-        if surface != ref.raw and [c for c in surface if c.isalpha()] != [c for c in ref.raw if c.isalpha()]:
-            return False
-        # In an all-capitals headline "IS" and "US" are ordinary words.
-        window = original[max(0, s - 30) : e + 30]
-        return window != window.upper()
-    return True
+    if surface != ref.raw and [c for c in surface if c.isalpha()] != [c for c in ref.raw if c.isalpha()]:
+        return False
+    # In an all-capitals headline "IS" and "US" are ordinary words.
+    window = original[max(0, s - 30) : e + 30]
+    return window != window.upper()
 
 
 def select_longest(cands: list[Candidate]) -> list[Candidate]:

@@ -18,8 +18,10 @@ Steps for one article:
 from __future__ import annotations
 
 import functools
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from services.tag.gazetteer import AliasRef, Entry, Gazetteer, data_hash, load_gazetteer
@@ -166,27 +168,25 @@ class Tagger:
     def __init__(self, gazetteer: Gazetteer | None = None) -> None:
         self.gazetteer = gazetteer or load_gazetteer()
         self.entries: list[Entry] = self.gazetteer.entries
-        self.matcher = Matcher(self.gazetteer)
-        # Keyed by the identity of the gazetteer's own reading lists, which the matcher hands
-        # on whenever every reading of a hit passed its checks (the common case); filled on use.
-        self._canonical = {id(refs): refs for refs in self.gazetteer.aliases.values()}
+        # Each alias's facts are worked out once, when the automaton is built; a hit that keeps
+        # every reading carries them, and only hits whose readings were narrowed need new ones.
         self._facts: dict[int, _Facts] = {}
+        self.matcher = Matcher(self.gazetteer, facts=self._canonical_facts)
+
+    def _canonical_facts(self, refs: list[AliasRef]) -> _Facts:
+        facts = self._facts[id(refs)] = _Facts.of(refs, self.entries)
+        return facts
 
     def _facts_of(self, refs: list[AliasRef]) -> _Facts:
-        key = id(refs)
-        facts = self._facts.get(key)
-        if facts is not None:
-            return facts
-        facts = _Facts.of(refs, self.entries)
-        if self._canonical.get(key) is refs:
-            self._facts[key] = facts
-        return facts
+        facts = self._facts.get(id(refs))
+        return facts if facts is not None else _Facts.of(refs, self.entries)
 
     # -- step 2 ---------------------------------------------------------------------
     def _filter_context(self, cands: list[Candidate]) -> list[Candidate]:
         facts = self._facts_of
         for c in cands:
-            c.facts = facts(c.refs)
+            if c.facts is None:
+                c.facts = facts(c.refs)
         anchored = any(not c.glued and c.facts.anchor for c in cands)
         kept: list[Candidate] = []
         has_partial = False
@@ -350,48 +350,50 @@ class Tagger:
         shared = self._shared_country(doc)
 
         mentions: list[Mention] = []
-        groups: dict[str, dict[str, Any]] = {}
+        add_mention = mentions.append
+        groups: dict[str, list[Any]] = {}  # entry id -> [entry, evidence, count]
         for c, entries in resolved:
             fld = c.field
-            s, e = fld.span(c.start, c.end) if fld.keys else (c.start, c.end)
+            keys = fld.keys
+            s, e = (
+                (c.start + bisect_right(keys, c.start), c.end + bisect_right(keys, c.end)) if keys else (c.start, c.end)
+            )
             ev: dict[str, Any] | None = None  # demonyms are evidence for the grade only
             for ent in entries:
                 flags = ent.flags
-                country = shared if flags and "x" in flags else ent.country
-                mentions.append(
-                    Mention(
-                        fld.name, s, e, ent.kind, ent.id, country, ent.type, ent.scope, bool(flags) and "w" in flags
-                    )
-                )
+                if flags:
+                    add_mention(Mention(fld.name, s, e, ent.kind, ent.id, shared if "x" in flags else ent.country,
+                                        ent.type, ent.scope, "w" in flags))  # fmt: skip
+                else:
+                    add_mention(Mention(fld.name, s, e, ent.kind, ent.id, ent.country, ent.type, ent.scope))
                 if ent.kind == "demonym":
                     continue
                 g = groups.get(ent.id)
                 if g is None:
-                    g = groups[ent.id] = {"entry": ent, "evidence": [], "count": 0}
-                g["count"] += 1
-                if len(g["evidence"]) < _MAX_EVIDENCE:
+                    g = groups[ent.id] = [ent, [], 0]
+                g[2] += 1
+                if len(g[1]) < _MAX_EVIDENCE:
                     if ev is None:
                         ev = {"field": fld.name, "start": s, "end": e, "text": fld.original[s:e]}
-                    g["evidence"].append(ev)
+                    g[1].append(ev)
         rel = grade(mentions, title, text)
         places, actors, topics = [], [], []
-        for g in sorted(groups.values(), key=lambda g: -g["count"]):
-            item: Entry = g["entry"]
+        for item, evidence, count in sorted(groups.values(), key=itemgetter(2), reverse=True):
             base = {"name": item.name, "name_ar": item.name_ar}
             if item.kind == "place":
                 country = shared if "x" in item.flags else item.country
                 places.append(
                     {**base, "wikidata": item.wikidata, "type": item.type, "country": country,
                      "syrian": country == "SY", "governorate": item.governorate, "lat": item.lat, "lon": item.lon,
-                     "evidence": g["evidence"], "count": g["count"]}
+                     "evidence": evidence, "count": count}
                 )  # fmt: skip
             elif item.kind == "actor":
                 actors.append(
-                    {**base, "wikidata": item.wikidata, "type": item.type, "evidence": g["evidence"],
-                     "count": g["count"]}
+                    {**base, "wikidata": item.wikidata, "type": item.type, "evidence": evidence,
+                     "count": count}
                 )  # fmt: skip
             else:
-                topics.append({**base, "type": "topic", "evidence": g["evidence"], "count": g["count"]})
+                topics.append({**base, "type": "topic", "evidence": evidence, "count": count})
         return {
             "syria": {"relevant": rel.grade >= 1, "grade": rel.grade, "score": rel.score},
             "places": places,

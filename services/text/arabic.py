@@ -65,12 +65,18 @@ def normalize_arabic(text: str) -> str:
 
 
 # --- Matching fold (offset-preserving) -------------------------------------------------
-# Only Arabic marks, tatweel and invisible format marks (LRM/RLM appear inside words in
-# scraped and NER-corpus text) are deleted; everything else folds one character to one
-# character, so most offsets survive as is.  str.translate with a dict is slow on non-ASCII
-# text, so the common letter folds are chained str.replace calls (C loops) and the rest
-# goes through one regex pass with a lookup.
+# Arabic marks, tatweel and invisible format marks (LRM/RLM appear inside words in scraped
+# and NER-corpus text) are deleted; everything else folds one character to one
+# character, so most offsets survive as is.  ASCII text, the common English case, folds with
+# one str.translate (CPython has a fast path for ASCII input and tables); other text with
+# chained str.replace calls (C loops: translate with a dict is a per-character lookup on
+# non-ASCII text, ~100 times slower), and what is left (rare letters, deletions) in one regex
+# pass with a callback, which most text never reaches.
 _ARABIC_FOLDS = (("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ة", "ه"), ("ى", "ي"), ("ؤ", "و"), ("ئ", "ي"))
+# Hyphens, dashes, apostrophes and whitespace become spaces ("ar-Raqqa" meets "ar raqqa",
+# "Ma'arrat" splits alike).
+_TO_SPACE = "-\u2010\u2011\u2012\u2013\u2014\u2015_'\u2018\u2019`\u02bc\u02bb\u02bf\u02be\u00b4\u00a0\t\r\n\f\v"
+_ASCII_TO_SPACE = str.maketrans({c: " " for c in _TO_SPACE if c.isascii()})
 _RARE_MAP: dict[str, str] = {
     # Latin letters with diacritics seen in transliterations (Ḥamā, Deir ez-Zōr, Şanlıurfa).
     **dict.fromkeys("āáàâäãåą", "a"),
@@ -93,53 +99,52 @@ for _cp in [*range(0xFB50, 0xFE00), *range(0xFE70, 0xFEFD)]:
     _nf = unicodedata.normalize("NFKC", chr(_cp))
     if len(_nf) == 1 and _nf != chr(_cp):
         _RARE_MAP[chr(_cp)] = _nf.translate(_FOLD)
-# One pass handles everything that is not a plain letter fold: hyphens, dashes and
-# apostrophes become spaces (so "ar-Raqqa" meets "ar raqqa" and "Ma'arrat" splits alike),
-# rare letters their base form, marks are deleted (and their positions recorded).
-_SPECIAL_MAP: dict[str, str] = {
-    **dict.fromkeys("-\u2010\u2011\u2012\u2013\u2014\u2015_'\u2018\u2019`\u02bc\u02bb\u02bf\u02be\u00b4\u00a0\t\r\n", " "),
-    **_RARE_MAP,
-    **dict.fromkeys(
-        [chr(c) for c in (*range(0x0610, 0x061B), *range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE), 0x0640,
-                          *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF, 0x00AD)],
-        "",
-    ),
-}  # fmt: skip
+_DELETE = [chr(c) for c in (*range(0x0610, 0x061B), *range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE), 0x0640,
+                            *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF, 0x00AD)]  # fmt: skip
+_SPECIAL_MAP: dict[str, str] = {**_RARE_MAP, **dict.fromkeys(_DELETE, "")}
 _SPECIAL = re.compile("[" + "".join(re.escape(c) for c in sorted(_SPECIAL_MAP)) + "]")
 
 
 def fold_for_matching(text: str) -> tuple[str, list[int]]:
-    """Fold ``text`` for gazetteer matching and return ``(folded, keys)``.
+    r"""Fold ``text`` for gazetteer matching and return ``(folded, keys)``.
 
     The fold lower-cases, applies :func:`normalize_arabic`'s letter folds, strips Latin
-    diacritics and turns hyphens/apostrophes into spaces, all one character for one
-    character; only Arabic marks, tatweel and invisible format marks are deleted.  ``keys``
-    records the deletions so :func:`to_original` can map any folded offset back to the
-    original string, which is what lets evidence spans point into the text as published.
+    diacritics and turns hyphens, apostrophes and whitespace into spaces, all one character
+    for one character; only Arabic marks, tatweel and invisible format marks are deleted.  ``keys`` records the deletions so :func:`to_original` can
+    map any folded offset back to the original string, which is what lets evidence spans
+    point into the text as published.
 
     >>> folded, keys = fold_for_matching("بالرَّقّة")
     >>> folded
     'بالرقه'
     >>> to_original(keys, 6, end=True)
     9
+    >>> fold_for_matching("ar-Raqqa’s")[0]
+    'ar raqqa s'
     """
-    folded = text.lower()
-    if len(folded) != len(text):  # a few letters lower-case to two characters (İ)
-        folded = "".join(c if len(lc := c.lower()) != 1 else lc for c in text)
-    for a, b in _ARABIC_FOLDS:
-        folded = folded.replace(a, b)
     keys: list[int] = []
-    if not _SPECIAL.search(folded):
-        return folded, keys
+    if text.isascii():
+        folded = text.lower().translate(_ASCII_TO_SPACE)
+    else:
+        folded = text.lower()
+        if len(folded) != len(text):  # a few letters lower-case to two characters (İ)
+            folded = "".join(c if len(lc := c.lower()) != 1 else lc for c in text)
+        for c in _TO_SPACE:
+            if c in folded:
+                folded = folded.replace(c, " ")
+        for a, b in _ARABIC_FOLDS:
+            folded = folded.replace(a, b)
+        if _SPECIAL.search(folded):
 
-    def special(m: re.Match[str]) -> str:
-        out = _SPECIAL_MAP[m.group()]
-        if not out:
-            # key = the folded index the deleted character sits before.
-            keys.append(m.start() - len(keys))
-        return out
+            def special(m: re.Match[str]) -> str:
+                out = _SPECIAL_MAP[m.group()]
+                if not out:
+                    # key = the folded index the deleted character sits before.
+                    keys.append(m.start() - len(keys))
+                return out
 
-    return _SPECIAL.sub(special, folded), keys
+            folded = _SPECIAL.sub(special, folded)
+    return folded, keys
 
 
 def to_original(keys: list[int], index: int, *, end: bool = False) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -161,3 +162,25 @@ def test_select_longest_keeps_the_longest_of_each_overlapping_run() -> None:
             cands.append(Candidate(rng.choice((title, text)), start, start + rng.randrange(1, 6), []))
         got = [(c.field.name, c.start, c.end) for c in select_longest(cands)]
         assert got == reference(cands)
+
+
+def test_fold_offsets_survive_deleted_marks_anywhere() -> None:
+    """Every folded character maps back to the original character it came from.
+
+    Deleted characters (Arabic marks, format marks) are the only ones no folded offset points
+    at; ASCII and non-ASCII text take different paths through the fold and must agree.
+    """
+    rng = random.Random(5)
+    alphabet = ["a", "B", " ", "\n", "-", "’", "\u064e", "\u0651", "\u200f", "ة", "ر", "Ḥ", "\xa0", "\t", "'"]
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        folded, keys = fold_for_matching(text)
+        used = set()
+        for i, ch in enumerate(folded):
+            j = to_original(keys, i)
+            used.add(j)
+            assert fold_for_matching(text[j])[0] == ch
+        deleted = [text[j] for j in range(len(text)) if j not in used]
+        assert all(c in "\u064e\u0651\u200f" for c in deleted)
+        assert len(folded) + len(deleted) == len(text)
+    assert fold_for_matching("Ar-Raqqa's\nDeir")[0] == fold_for_matching("ar Raqqa’s\xa0deir")[0] == "ar raqqa s deir"
