@@ -7,9 +7,9 @@ trafilatura's own functions, for the settings the clean stage uses (no comments,
 tables kept, balanced focus), so that:
 
 - the tree is not copied once more on the way in (the caller does not reuse it);
-- the raw-tree prunes, XPaths with ``re:test`` callbacks into Python for every
-  element, are skipped when no ``class``/``id`` on the page holds a substring every
-  match needs (same result, a fraction of the time);
+- the XPaths with ``re:test`` callbacks into Python for every element (raw-tree
+  prunes, the main extractor's, ``basic_cleaning``'s) run as marker tests, the tree
+  marked once (:mod:`services.clean.mainpass`; same result, a fraction of the time);
 - the comparison with readability and jusText (the costliest stage, about a third of
   trafilatura's time) can be gated by a cheap test on the main extractor's result.
 
@@ -19,13 +19,12 @@ stage produced the text, for the benchmark's diagnostics.
 
 from __future__ import annotations
 
-import re
 from copy import copy
 from typing import Any, Literal
 
 from lxml.etree import XPath, _Element
 from lxml.html import HtmlElement
-from trafilatura.baseline import _BLOCK_ELEMS, _spaced_text, baseline, basic_cleaning
+from trafilatura.baseline import _BLOCK_ELEMS, _spaced_text, baseline
 from trafilatura.core import (
     ESCALATION_ACCEPT_RATIO,
     ESCALATION_JUSTEXT_RATIO,
@@ -34,45 +33,23 @@ from trafilatura.core import (
     _forum_thread_page,
 )
 from trafilatura.external import compare_extraction, try_justext
-from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
-from trafilatura.settings import _COOKIE_CONSENT_RE, BASIC_CLEAN_XPATH, Extractor
+from trafilatura.htmlprocessing import convert_tags, tree_cleaning
+from trafilatura.settings import Extractor
 from trafilatura.utils import trim
-from trafilatura.xml import delete_element, xmltotxt
-from trafilatura.xpaths import (
-    _COMMENTS_CLASS,
-    _COMMENTS_ID,
-    RAW_TREE_PRUNE_XPATH,
-    REMOVE_COMMENTS_AND_LISTS_XPATH,
-)
+from trafilatura.xml import xmltotxt
 
-from services.clean.mainpass import extract_content
+from services.clean.mainpass import basic_cleaning, extract_content, mark, prune_raw_tree
 
 __all__ = ["COMPARE_SHARE", "CompareMode", "extract_main_text"]
 
 CompareMode = Literal["always", "gated", "never"]
 
-_CLASSES = XPath(".//@class", smart_strings=False)
-_IDS = XPath(".//@id", smart_strings=False)
 # Whitespace-folded text length, counted inside libxml2 (its folding leaves a no-break
 # space as a character, so this is never below Python's ``" ".join(text.split())``).
 _FOLDED_LEN = XPath("string-length(normalize-space())")
 # The gated comparison runs when the main extractor's text is under this share of the
 # page's text (see _doubtful).
 COMPARE_SHARE = 0.2
-# What a class or id must match for trafilatura's raw-tree prunes to select anything
-# (the tests of RAW_TREE_PRUNE_XPATH and REMOVE_COMMENTS_AND_LISTS_XPATH, without the
-# tag conditions).  Python's re engine is the one lxml's re:test calls.
-_RAW_PRUNE_ID = re.compile(r"mvp-post-add-(?:box|wrap)|infinite-?scroll")
-_RAW_PRUNE_CLASS = re.compile(r"mvp-post-add-(?:box|wrap)|infinite-?scroll|elementor-share-buttons")
-_COMMENTS_PRUNE_ID = re.compile(f"^(?:{_COMMENTS_ID}|disqus_thread|dsq-comments)")
-_COMMENTS_PRUNE_CLASS = re.compile(_COMMENTS_CLASS)
-# trafilatura's basic_cleaning (before html2txt and jusText) without its cookie-banner
-# test, a regex callback per element, for pages where no class or id can match it.
-_COOKIE = re.compile(_COOKIE_CONSENT_RE, re.IGNORECASE)
-_BASIC_CLEAN_TAGS, _, _cookie_test = BASIC_CLEAN_XPATH.path.rpartition("|.//*[re:test(")
-if not _cookie_test.startswith("@class, "):  # trafilatura changed: fall back to its own function
-    _BASIC_CLEAN_TAGS = ""
-_BASIC_CLEAN_NO_COOKIE = XPath(_BASIC_CLEAN_TAGS) if _BASIC_CLEAN_TAGS else None
 
 
 # One Extractor, copied per page: building one reads the config and asks the clock for
@@ -87,21 +64,6 @@ def _options(url: str | None, *, fast: bool) -> Extractor:
     options.url = url
     options.source = url and url.encode("utf-8", "replace").decode("utf-8")
     return options
-
-
-def _raw_prunes(tree: HtmlElement, *, is_forum: bool) -> HtmlElement:
-    """trafilatura's two raw-tree prunes, run only when some class or id can match.
-
-    Their XPaths call back into Python for a regex on every element; testing the
-    page's class and id values first costs a fraction of that and settles most pages.
-    """
-    classes, ids = _CLASSES(tree), _IDS(tree)
-    if any(map(_RAW_PRUNE_CLASS.search, classes)) or any(map(_RAW_PRUNE_ID.search, ids)):
-        tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
-    # Comments are pruned except on a forum thread, where they are the content.
-    if not is_forum and (any(map(_COMMENTS_PRUNE_CLASS.search, classes)) or any(map(_COMMENTS_PRUNE_ID.search, ids))):
-        tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
-    return tree
 
 
 def extract_main_text(
@@ -164,14 +126,15 @@ def _doubtful(body: _Element, text: str, page: _PageText, options: Extractor) ->
 def _cascade(
     tree: HtmlElement, url: str | None, options: Extractor, compare: CompareMode, trace: dict[str, Any]
 ) -> str:
-    tree = _raw_prunes(tree, is_forum=_forum_thread_page(tree))
+    mark(tree)
+    tree = prune_raw_tree(tree, is_forum=_forum_thread_page(tree))
     page = _PageText(tree)
     cleaned_tree = tree_cleaning(copy(tree), options)
     # jusText in the comparison reads the cleaned, not yet converted tree.
     backup = copy(cleaned_tree) if compare == "always" else None
     cleaned_tree = convert_tags(cleaned_tree, options, url)
 
-    postbody, temp_text = extract_content(cleaned_tree, options)
+    postbody, temp_text = extract_content(cleaned_tree, options, marked=True)
     trace["own_len"] = len(temp_text)
     trace["stage"] = "own"
     if compare == "always" or (compare == "gated" and _doubtful(postbody, temp_text, page, options)):
@@ -215,25 +178,12 @@ def _page_text_len(tree: HtmlElement, temp_text: str, page: _PageText) -> float:
         return bound
     copied = copy(tree)
     body = copied.find(".//body")
-    return len(_spaced_text(_basic_cleaning(body if body is not None else copied)))
-
-
-def _basic_cleaning(tree: HtmlElement) -> HtmlElement:
-    """trafilatura's ``basic_cleaning``, its cookie-banner regex run only if it can match."""
-    if (
-        _BASIC_CLEAN_NO_COOKIE is None
-        or any(map(_COOKIE.search, _CLASSES(tree)))
-        or any(map(_COOKIE.search, _IDS(tree)))
-    ):
-        return basic_cleaning(tree)
-    for elem in _BASIC_CLEAN_NO_COOKIE(tree):
-        delete_element(elem)
-    return tree
+    return len(_spaced_text(basic_cleaning(body if body is not None else copied)))
 
 
 def _justext(tree: HtmlElement, options: Extractor) -> tuple[_Element, str]:
     """trafilatura's ``justext_rescue`` with the cheaper cleaning."""
-    body = try_justext(_basic_cleaning(tree), options.url, options.lang)
+    body = try_justext(basic_cleaning(tree), options.url, options.lang)
     return body, trim(" ".join(body.itertext()))
 
 
@@ -242,7 +192,7 @@ def _recall_retry(tree: HtmlElement, options: Extractor, url: str | None) -> tup
     cleaned = tree_cleaning(copy(tree), options)
     backup = copy(cleaned)
     cleaned = convert_tags(cleaned, options, url)
-    postbody, temp_text = extract_content(cleaned, options)
+    postbody, temp_text = extract_content(cleaned, options, marked=True)
     if not options.fast:
         postbody, temp_text = compare_extraction(backup, copy(tree), postbody, temp_text, options)
     return postbody, temp_text

@@ -49,6 +49,7 @@ from trafilatura.main_extractor import (
     handle_textelem,
 )
 from trafilatura.settings import (
+    BASIC_CLEAN_XPATH,
     DEDUPE_SCAN_CAP,
     INLINE_FORMATTABLE,
     MIN_DUPLICATE_LENGTH,
@@ -62,10 +63,12 @@ from trafilatura.xpaths import (
     DISCARD_IMAGE_ELEMENTS,
     OVERALL_DISCARD_XPATH,
     PRECISION_DISCARD_XPATH,
+    RAW_TREE_PRUNE_XPATH,
+    REMOVE_COMMENTS_AND_LISTS_XPATH,
     TEASER_DISCARD_XPATH,
 )
 
-__all__ = ["extract_content", "mark"]
+__all__ = ["basic_cleaning", "extract_content", "mark", "prune_raw_tree"]
 
 # re:test(@a|@b, 'pattern'[, 'flags']): lxml tests the string value of the node set,
 # i.e. the first of those attributes in the element's attribute order ('' if none).
@@ -177,6 +180,9 @@ _BODY_XPATH = [_MARKERS.rewrite(x) for x in BODY_XPATH]
 _OVERALL_DISCARD_XPATH = [_MARKERS.rewrite(x) for x in OVERALL_DISCARD_XPATH]
 _TEASER_DISCARD_XPATH = [_MARKERS.rewrite(x) for x in TEASER_DISCARD_XPATH]
 _DISCARD_IMAGE_ELEMENTS = [_MARKERS.rewrite(x) for x in DISCARD_IMAGE_ELEMENTS]
+_RAW_TREE_PRUNE_XPATH = [_MARKERS.rewrite(x) for x in RAW_TREE_PRUNE_XPATH]
+_REMOVE_COMMENTS_AND_LISTS_XPATH = [_MARKERS.rewrite(x) for x in REMOVE_COMMENTS_AND_LISTS_XPATH]
+_BASIC_CLEAN_XPATH = _MARKERS.rewrite(BASIC_CLEAN_XPATH)
 
 
 def _needles(seq: Any) -> list[str] | None:
@@ -189,14 +195,14 @@ def _needles(seq: Any) -> list[str] | None:
         else:
             run = ""
     if len(best) >= 3:
-        return [best.lower()]
+        return [best.casefold()]
     for op, av in seq:
         alternatives = av[1] if op is _BRANCH else [av[-1]] if op is _SUBPATTERN else None
         if alternatives is not None:
             found = [_needles(alt) for alt in alternatives]
             if all(found):
                 return [n for f in found if f for n in f]
-    return [best.lower()] if best else None
+    return [best.casefold()] if best else None
 
 
 def _automaton(tests: list[tuple[re.Pattern[str], str]]) -> ahocorasick.Automaton | None:
@@ -222,7 +228,7 @@ def _candidates(values: list[Any], automaton: ahocorasick.Automaton | None) -> l
     """Elements owning a value in ``values`` (attribute results) that may pass a test."""
     if automaton is None:  # no needles for some regex: every value is a candidate
         return [v.getparent() for v in values]
-    lowered = [v.lower() for v in values]
+    lowered = [v.casefold() for v in values]
     starts = list(accumulate((len(v) + 1 for v in lowered[:-1]), initial=0))
     found = {bisect_right(starts, end) - 1 for end, _ in automaton.iter("\n".join(lowered))}
     return [values[i].getparent() for i in sorted(found)]
@@ -241,8 +247,8 @@ def mark(tree: _Element) -> None:
                     el.set(name, "")
 
 
-def _prune_nodes(tree: _Element, nodelist: Sequence[XPath], *, with_backup: bool = False) -> _Element:
-    """trafilatura's ``prune_unwanted_nodes``."""
+def prune_nodes(tree: _Element, nodelist: Sequence[XPath], *, with_backup: bool = False) -> _Element:
+    """trafilatura's ``prune_unwanted_nodes`` (the tree :func:`mark`-ed for rewritten XPaths)."""
     if not with_backup:
         for expression in nodelist:
             for subtree in expression(tree):
@@ -326,14 +332,14 @@ def prune_unwanted_sections(
 ) -> _Element:
     """trafilatura's ``prune_unwanted_sections`` (``tree`` must be :func:`mark`-ed)."""
     favor_precision = options.focus == "precision"
-    tree = _prune_nodes(tree, _OVERALL_DISCARD_XPATH, with_backup=True)
+    tree = prune_nodes(tree, _OVERALL_DISCARD_XPATH, with_backup=True)
     if "graphic" not in potential_tags:
-        tree = _prune_nodes(tree, _DISCARD_IMAGE_ELEMENTS)
+        tree = prune_nodes(tree, _DISCARD_IMAGE_ELEMENTS)
     if options.focus != "recall":
         if not keep_teasers:
-            tree = _prune_nodes(tree, _TEASER_DISCARD_XPATH)
+            tree = prune_nodes(tree, _TEASER_DISCARD_XPATH)
         if favor_precision:
-            tree = _prune_nodes(tree, PRECISION_DISCARD_XPATH)
+            tree = prune_nodes(tree, PRECISION_DISCARD_XPATH)
     _LinkDensity(tree, favor_precision).run()
     if "table" in potential_tags or favor_precision:
         boilerplate_tables = [elem for elem in tree.iter("table") if link_density_test_tables(elem) is True]
@@ -456,9 +462,31 @@ def recover_wild_text(
     return result_body
 
 
-def extract_content(cleaned_tree: HtmlElement, options: Extractor) -> tuple[_Element, str]:
-    """trafilatura's ``extract_content`` on a cleaned, converted tree (marked here)."""
-    mark(cleaned_tree)
+def prune_raw_tree(tree: _Element, *, is_forum: bool) -> _Element:
+    """trafilatura's two prunes of the raw tree (``tree`` :func:`mark`-ed): follow-up articles
+    of infinite-scroll pages, and comment sections unless the page is a forum thread."""
+    tree = prune_nodes(tree, _RAW_TREE_PRUNE_XPATH)
+    if not is_forum:
+        tree = prune_nodes(tree, _REMOVE_COMMENTS_AND_LISTS_XPATH)
+    return tree
+
+
+def basic_cleaning(tree: _Element) -> _Element:
+    """trafilatura's ``basic_cleaning`` (asides, footers, scripts, cookie banners), ``tree`` :func:`mark`-ed."""
+    for elem in _BASIC_CLEAN_XPATH(tree):
+        delete_element(elem)
+    return tree
+
+
+def extract_content(cleaned_tree: HtmlElement, options: Extractor, *, marked: bool = False) -> tuple[_Element, str]:
+    """trafilatura's ``extract_content`` on a cleaned, converted tree.
+
+    ``marked`` says the tree was :func:`mark`-ed before trafilatura's cleaning and tag
+    conversion, which keep markers true (they rename elements and clear attributes,
+    never rewrite a ``class``, ``id`` or ``style``); else it is marked here.
+    """
+    if not marked:
+        mark(cleaned_tree)
     backup_tree = deepcopy(cleaned_tree)
     order = list(cleaned_tree.iter())
     result_body, temp_text, potential_tags = _extract(cleaned_tree, options)
