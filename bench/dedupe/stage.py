@@ -68,7 +68,7 @@ async def _run(kafka: KafkaSettings, offload: Offload, n: int, workers: int) -> 
     return done / wall, done / cpu
 
 
-async def main_async(n: int, workers: int) -> None:
+async def main_async(n: int, workers: int, compression: str | None) -> None:
     docs = saudinewsnet()[:n]
     values = [encode_json(article_of(d)) for d in docs]
     with tempfile.TemporaryDirectory() as tmp, LocalBroker.create(Path(tmp) / "kafka") as broker:
@@ -77,6 +77,8 @@ async def main_async(n: int, workers: int) -> None:
             kafka = KafkaSettings(
                 bootstrap_servers=broker.bootstrap_servers, topic_prefix=f"b{uuid.uuid4().hex[:6]}.", partitions=6
             )
+            if compression is not None:
+                kafka = kafka.model_copy(update={"compression": compression})
             await ensure_topics(kafka)
             await _produce(kafka, values)
             load = os.getloadavg()[0]
@@ -93,9 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=20000, help="articles (SaudiNewsNet, in corpus order)")
     ap.add_argument("--workers", type=int, default=1, help="prepare worker processes")
+    ap.add_argument(
+        "--compression", choices=("lz4", "zstd", "gzip", "snappy", "none"), help="stage producers' (default: settings')"
+    )
     args = ap.parse_args(argv)
-    print(f"== Dedupe stage through Kafka: {args.n} articles, {os.cpu_count()} cores ==", flush=True)
-    asyncio.run(main_async(args.n, args.workers))
+    compression = args.compression or KafkaSettings().compression
+    print(
+        f"== Dedupe stage through Kafka: {args.n} articles, {os.cpu_count()} cores, {compression} ==",
+        flush=True,
+    )
+    asyncio.run(main_async(args.n, args.workers, args.compression))
     return 0
 
 

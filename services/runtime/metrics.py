@@ -15,7 +15,8 @@ import base64
 import binascii
 import contextlib
 import time
-from collections.abc import Iterable
+from collections import Counter as Tally
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +40,7 @@ __all__ = [
     "READY",
     "TAGGED",
     "TRANSACTIONS",
+    "StageMetrics",
     "forget_partitions",
     "observe_latency",
     "observe_outputs",
@@ -122,9 +124,9 @@ def _source_of(url: Any) -> str:
     return host or _NO_SOURCE
 
 
-def _loads(value: bytes | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
+def _loads(value: bytes | Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    if value is None or isinstance(value, Mapping):
+        return value
     try:
         doc = orjson.loads(value)
     except orjson.JSONDecodeError:
@@ -132,7 +134,7 @@ def _loads(value: bytes | None) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-def _dead_letter_source(dead: dict[str, Any]) -> str:
+def _dead_letter_source(dead: Mapping[str, Any]) -> str:
     """Publisher host of the raw page a clean dead letter carries."""
     try:
         original = base64.b64decode(dead.get("original_b64") or "", validate=True)
@@ -142,11 +144,13 @@ def _dead_letter_source(dead: dict[str, Any]) -> str:
     return _source_of(raw.get("final_url") or raw.get("url"))
 
 
-def observe_outputs(stage: str, outputs: Iterable[tuple[str, bytes | None, bytes | None]]) -> None:
+def observe_outputs(stage: str, outputs: Iterable[tuple[str, bytes | None, bytes | Mapping[str, Any] | None]]) -> None:
     """Count what one input became, for the quality metrics of the stage that made it.
 
-    ``outputs`` are ``(logical topic, key, value bytes)`` as the runtime produces them,
-    dead letters included.  Cheap for stages it does not concern (no decoding).
+    ``outputs`` are ``(logical topic, key, value)`` with the value as JSON bytes or,
+    where the runtime still has it, as the handler's dict (then nothing is decoded: a
+    dedupe output carries the whole article text).  Dead letters included.  Cheap for
+    stages it does not concern.
     """
     if stage not in ("clean", "dedupe", "tag"):
         return
@@ -181,16 +185,25 @@ def observe_latency(stage: str, topic: str, value: bytes | None, now: float | No
     LAST_OUTPUT.labels(stage, topic).set(now)
     if value is None or topic not in _LATENCY_TOPICS:
         return
-    # A byte scan for fetched_at: the value was just encoded, decoding it whole again is waste.
+    fetched = _fetched_at(value)
+    if fetched is not None:
+        E2E_LATENCY.labels(topic).observe(max(0.0, now - fetched))
+
+
+def _fetched_at(value: bytes) -> float | None:
+    """``fetched_at`` of an encoded article as a Unix time, or ``None``.
+
+    A byte scan: the value was just encoded, decoding it whole again is waste.  A JSON
+    string cannot contain the bytes ``"fetched_at":"`` (its quotes would be escaped).
+    """
     i = value.find(b'"fetched_at":"')
     if i < 0:
-        return
+        return None
     raw = value[i + 14 : i + 14 + 40].split(b'"', 1)[0].decode("ascii", "replace")
     try:
-        fetched = datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
     except ValueError:
-        return
-    E2E_LATENCY.labels(topic).observe(max(0.0, now - fetched))
+        return None
 
 
 def set_lag(stage: str, topic: str, partition: int, lag: int) -> None:
@@ -203,3 +216,54 @@ def forget_partitions(stage: str, partitions: Iterable[tuple[str, int]]) -> None
     for topic, partition in partitions:
         with contextlib.suppress(KeyError):
             CONSUMER_LAG.remove(stage, topic, str(partition))
+
+
+class StageMetrics:
+    """One stage's labelled metric children, looked up once.
+
+    ``Counter.labels()`` costs more than the increment it guards (a lock, a tuple, a
+    dict lookup); the runtime counts per batch and observes per item through these.
+    """
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.processing = PROCESSING_SECONDS.labels(stage)
+        self.batches = BATCHES.labels(stage)
+        self.committed = TRANSACTIONS.labels(stage, "committed")
+        self.aborted = TRANSACTIONS.labels(stage, "aborted")
+        self._items = {outcome: ITEMS.labels(stage, outcome) for outcome in ("ok", "dropped", "dead_letter")}
+        self._outputs: dict[str, Any] = {}
+        self._last_output: dict[str, Any] = {}
+        self._latency: dict[str, Any] = {}
+
+    def items(self, outcomes: Tally[str]) -> None:
+        """Count a batch's finished inputs by outcome."""
+        for outcome, n in outcomes.items():
+            child = self._items.get(outcome)
+            if child is None:
+                child = self._items[outcome] = ITEMS.labels(self.stage, outcome)
+            child.inc(n)
+
+    def committed_outputs(self, outputs: Iterable[tuple[str, bytes | None]], now: float | None = None) -> None:
+        """Record a committed transaction's ``(logical topic, value)`` outputs.
+
+        Output counts and last-output times per topic once per batch; fetch-to-topic
+        latency per article (see :func:`observe_latency`).
+        """
+        now = time.time() if now is None else now
+        counts: Tally[str] = Tally()
+        for topic, value in outputs:
+            counts[topic] += 1
+            if value is not None and topic in _LATENCY_TOPICS:
+                fetched = _fetched_at(value)
+                if fetched is not None:
+                    child = self._latency.get(topic)
+                    if child is None:
+                        child = self._latency[topic] = E2E_LATENCY.labels(topic)
+                    child.observe(max(0.0, now - fetched))
+        for topic, n in counts.items():
+            if topic not in self._outputs:
+                self._outputs[topic] = OUTPUTS.labels(self.stage, topic)
+                self._last_output[topic] = LAST_OUTPUT.labels(self.stage, topic)
+            self._outputs[topic].inc(n)
+            self._last_output[topic].set(now)

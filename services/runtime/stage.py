@@ -16,9 +16,10 @@ import asyncio
 import base64
 import logging
 import time
+from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -28,7 +29,7 @@ from services.errors import NewsIngestError
 from services.runtime import metrics
 from services.runtime.config import Settings
 from services.runtime.errors import BrokerUnavailable
-from services.runtime.handler import Handler, PreparingHandler, StatefulHandler
+from services.runtime.handler import Handler, Out, PreparingHandler, StatefulHandler
 from services.runtime.health import BrokerWatch, HealthServer
 from services.runtime.kafka import (
     broker_round_trip,
@@ -39,11 +40,11 @@ from services.runtime.kafka import (
     logical_name,
     make_consumer,
     make_producer,
-    output_headers,
+    stage_headers,
     topic_name,
 )
 from services.runtime.logs import bind
-from services.runtime.pool import EncodedOut, PreparePool, WorkerPool, encode_outs, run_handler
+from services.runtime.pool import EncodedOut, PreparePool, WorkerPool, encode_outs
 
 __all__ = ["Offload", "StageRunner"]
 
@@ -51,10 +52,25 @@ log = logging.getLogger(__name__)
 
 Offload = Literal["inline", "thread", "process", "prepare"]
 _TXN_TIMEOUT_S = 60.0
+_THREAD_CHUNK = 50
+_Produced = tuple[ConsumerRecord, EncodedOut]  # (input, one of its outputs)
 
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _trace_id(rec: ConsumerRecord) -> bytes:
+    """The input's trace id (its last ``trace-id`` header), else its key."""
+    trace = None
+    for name, value in rec.headers or ():
+        if name == "trace-id":
+            trace = value
+    return trace or rec.key or b""
+
+
+def _reraise(exc: BaseException) -> NoReturn:
+    raise exc
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -117,6 +133,7 @@ class StageRunner:
         self.health: HealthServer | None = None
         self._broker: BrokerWatch | None = None
         self._tail_task: asyncio.Task[None] | None = None
+        self._metrics = metrics.StageMetrics(self.stage)
         self.processed = 0
 
     # ---------------------------------------------------------------- readiness
@@ -215,31 +232,88 @@ class StageRunner:
             await _stop_quietly(consumer)
 
     # ---------------------------------------------------------------- handling
-    async def _handle_one(
-        self, rec: ConsumerRecord, prepared: Callable[[], Awaitable[tuple[bool, Any]]] | None = None
+    def _guarded(
+        self, rec: ConsumerRecord, outcomes: Tally[str], fn: Callable[..., Sequence[Out]], *args: Any
     ) -> list[EncodedOut]:
-        if prepared is not None:
-            ok, result = await prepared()
-            if not ok:
-                raise result
-            # Decoded again here: orjson is cheaper than pickling the dict back from the worker.
-            value = decode_json(rec.value)
-            async with self._state_lock:
-                # On the loop: the stateful half is ~0.2 ms an item and each item is its
-                # own await, so nothing else waits longer than that.
-                assert isinstance(self.handler, PreparingHandler)
-                return encode_outs(self.handler.handle_prepared(value, result))
-        if self._pool is not None:
-            return await self._pool.handle(rec.value)
-        if self.offload == "thread":
-            async with self._state_lock:
-                return await asyncio.to_thread(run_handler, self.handler, rec.value)
-        async with self._state_lock:
-            return run_handler(self.handler, rec.value)
+        """Run one item's handler call; its outputs encoded, or its dead letter.
 
-    def _dead_letter(self, rec: ConsumerRecord, exc: BaseException) -> EncodedOut:
+        Synchronous, so the same code runs on the loop (inline, prepare) and in a thread.
+        Outputs are counted for the quality metrics while they are still dicts.
+        """
+        with bind(
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            item_id=(rec.key or b"").decode("utf-8", "replace"),
+        ):
+            started = time.perf_counter()
+            try:
+                outs = fn(*args)
+                metrics.observe_outputs(self.stage, [(o.topic, o.key, o.value) for o in outs])
+                encoded = encode_outs(outs)
+                outcome = "ok" if encoded else "dropped"
+            except NewsIngestError as exc:
+                if exc.retriable:
+                    raise
+                encoded, outcome = self._dead_letter(rec, exc), "dead_letter"
+            except Exception as exc:  # a handler bug must not stop the stream; the record is kept with its reason
+                encoded, outcome = self._dead_letter(rec, exc), "dead_letter"
+            self._metrics.processing.observe(time.perf_counter() - started)
+        outcomes[outcome] += 1
+        return encoded
+
+    def _handle_raw(self, raw: bytes | None) -> Sequence[Out]:
+        return self.handler.handle(decode_json(raw))
+
+    def _handle_prepared(self, raw: bytes | None, prepared: Any) -> Sequence[Out]:
+        # Decoded again here: orjson is cheaper than pickling the dict back from the worker.
+        return cast(PreparingHandler, self.handler).handle_prepared(decode_json(raw), prepared)
+
+    def _handle_many(self, records: Sequence[ConsumerRecord], outcomes: Tally[str]) -> list[list[EncodedOut]]:
+        return [self._guarded(rec, outcomes, self._handle_raw, rec.value) for rec in records]
+
+    async def _prepared_one(
+        self, rec: ConsumerRecord, get: Callable[[], Awaitable[tuple[bool, Any]]], outcomes: Tally[str]
+    ) -> list[EncodedOut]:
+        ok, result = await get()
+        async with self._state_lock:
+            # On the loop: the stateful half is ~0.2 ms an item and each item is its
+            # own await, so nothing else waits longer than that.
+            if not ok:
+                return self._guarded(rec, outcomes, _reraise, result)
+            return self._guarded(rec, outcomes, self._handle_prepared, rec.value, result)
+
+    async def _in_pool(self, rec: ConsumerRecord, outcomes: Tally[str]) -> list[EncodedOut]:
+        assert self._pool is not None
+        with bind(
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            item_id=(rec.key or b"").decode("utf-8", "replace"),
+        ):
+            started = time.perf_counter()
+            try:
+                encoded = await self._pool.handle(rec.value)
+                metrics.observe_outputs(self.stage, encoded)
+                outcome = "ok" if encoded else "dropped"
+            except NewsIngestError as exc:
+                if exc.retriable:
+                    raise
+                encoded, outcome = self._dead_letter(rec, exc), "dead_letter"
+            except Exception as exc:  # as in _guarded
+                encoded, outcome = self._dead_letter(rec, exc), "dead_letter"
+            self._metrics.processing.observe(time.perf_counter() - started)
+        outcomes[outcome] += 1
+        return encoded
+
+    def _dead_letter(self, rec: ConsumerRecord, exc: BaseException) -> list[EncodedOut]:
         error_class = type(exc).__name__
-        reason = exc.reason if isinstance(exc, NewsIngestError) else f"{error_class}: {exc}"
+        if isinstance(exc, NewsIngestError):
+            reason = exc.reason
+            log.warning("dead-lettered", extra={"stage": self.stage, "error_class": error_class, "reason": reason})
+        else:
+            reason = f"{error_class}: {exc}"
+            log.error("handler error, dead-lettered", exc_info=exc, extra={"stage": self.stage})
         value = {
             "schema_version": 1,
             "stage": self.stage,
@@ -257,47 +331,37 @@ class StageRunner:
             "failed_at": _now_iso(),
         }
         metrics.DEAD_LETTERS.labels(self.stage, error_class).inc()
-        return ("news.deadletter", rec.key, encode_json(value))
+        metrics.observe_outputs(self.stage, [("news.deadletter", rec.key, value)])
+        return [("news.deadletter", rec.key, encode_json(value))]
 
-    async def _handle_partition(self, records: Sequence[ConsumerRecord]) -> list[tuple[ConsumerRecord, EncodedOut]]:
-        getters = self._prepare.submit([r.value for r in records]) if self._prepare is not None else None
+    async def _handle_partition(
+        self,
+        records: Sequence[ConsumerRecord],
+        getters: Sequence[Callable[[], Awaitable[tuple[bool, Any]]]] | None = None,
+    ) -> list[_Produced]:
+        """Each record's outputs (or its dead letter), paired with the record."""
+        outcomes: Tally[str] = Tally()
+        results: list[list[EncodedOut]] = []
+        try:
+            if self._pool is not None:  # items are independent: let every worker process busy
+                results = await asyncio.gather(*(self._in_pool(r, outcomes) for r in records))
+            elif getters is not None:
+                for rec, get in zip(records, getters, strict=True):
+                    results.append(await self._prepared_one(rec, get, outcomes))
+            elif self.offload == "thread":
+                # A chunk per thread hop (a hop per item cost more than dedupe's state half);
+                # the changelog tail waits on the lock for at most one chunk.
+                for i in range(0, len(records), _THREAD_CHUNK):
+                    async with self._state_lock:
+                        results += await asyncio.to_thread(self._handle_many, records[i : i + _THREAD_CHUNK], outcomes)
+            else:
+                async with self._state_lock:
+                    results = self._handle_many(records, outcomes)
+        finally:
+            self._metrics.items(outcomes)
+        return [(rec, out) for rec, outs in zip(records, results, strict=True) for out in outs]
 
-        async def one(rec: ConsumerRecord, i: int) -> list[tuple[ConsumerRecord, EncodedOut]]:
-            with bind(
-                topic=rec.topic,
-                partition=rec.partition,
-                offset=rec.offset,
-                item_id=(rec.key or b"").decode("utf-8", "replace"),
-            ):
-                started = time.perf_counter()
-                try:
-                    outs = await self._handle_one(rec, getters[i] if getters is not None else None)
-                    outcome = "ok" if outs else "dropped"
-                except NewsIngestError as exc:
-                    if exc.retriable:
-                        raise
-                    log.warning(
-                        "dead-lettered",
-                        extra={"stage": self.stage, "error_class": type(exc).__name__, "reason": exc.reason},
-                    )
-                    outs, outcome = [self._dead_letter(rec, exc)], "dead_letter"
-                except Exception as exc:  # a handler bug must not stop the stream; the record is kept with its reason
-                    log.exception("handler error, dead-lettered", extra={"stage": self.stage})
-                    outs, outcome = [self._dead_letter(rec, exc)], "dead_letter"
-                metrics.PROCESSING_SECONDS.labels(self.stage).observe(time.perf_counter() - started)
-                metrics.observe_outputs(self.stage, outs)
-                metrics.ITEMS.labels(self.stage, outcome).inc()
-                return [(rec, o) for o in outs]
-
-        if self._pool is not None:  # items are independent: let every worker process busy
-            results = await asyncio.gather(*(one(r, i) for i, r in enumerate(records)))
-        else:
-            results = [await one(r, i) for i, r in enumerate(records)]
-        return [pair for res in results for pair in res]
-
-    async def _commit(
-        self, tp: TopicPartition, records: Sequence[ConsumerRecord], outs: list[tuple[ConsumerRecord, EncodedOut]]
-    ) -> None:
+    async def _commit(self, tp: TopicPartition, records: Sequence[ConsumerRecord], outs: list[_Produced]) -> None:
         producer = self._producers.get(tp)
         if producer is None:
             # The fetcher can hand out records before the assignment callback has started
@@ -307,26 +371,34 @@ class StageRunner:
                 raise _Revoked(tp)
             producer = await self._producer_for(tp)
         k = self.settings.kafka
-        now = time.time()
         async with producer.transaction():
-            futures = []
+            # Each send only appends to the accumulator's batch for its partition (1 MiB,
+            # see make_producer); the commit flushes them all and fails if any failed.
+            last: ConsumerRecord | None = None
+            trace_id = b""
             for rec, (topic, key, value) in outs:
-                trace_id = dict(rec.headers or ()).get("trace-id") or rec.key or b""
-                headers = output_headers(self.stage, topic, trace_id)
-                futures.append(await producer.send(topic_name(k, topic), value=value, key=key, headers=headers))
+                if rec is not last:
+                    last, trace_id = rec, _trace_id(rec)
+                headers = [*stage_headers(self.stage, topic), ("trace-id", trace_id)]
+                await producer.send(topic_name(k, topic), value=value, key=key, headers=headers)
             await producer.send_offsets_to_transaction({tp: records[-1].offset + 1}, self.group_id)
-        metrics.TRANSACTIONS.labels(self.stage, "committed").inc()
-        for _rec, (topic, _key, value) in outs:
-            metrics.OUTPUTS.labels(self.stage, topic).inc()
-            metrics.observe_latency(self.stage, topic, value, now)
+        self._metrics.committed.inc()
+        self._metrics.committed_outputs((topic, value) for _rec, (topic, _key, value) in outs)
 
     async def _process_batch(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         assert self._consumer is not None
+        # Every partition's prepare work goes to the workers at once, so they keep busy
+        # while the stage handles and commits the partitions before it.
+        getters = (
+            {tp: self._prepare.submit([r.value for r in records]) for tp, records in batch.items() if records}
+            if self._prepare is not None
+            else {}
+        )
         for tp, records in batch.items():
             if not records:
                 continue  # empty batches open no transaction
             try:
-                outs = await self._handle_partition(records)
+                outs = await self._handle_partition(records, getters.get(tp))
                 await asyncio.wait_for(self._commit(tp, records, outs), _TXN_TIMEOUT_S)
                 self.processed += len(records)
             except _Revoked:
@@ -336,13 +408,13 @@ class StageRunner:
                 )
                 await self._rebuild_state("partition revoked mid-batch")
             except (KafkaError, TimeoutError, NewsIngestError) as exc:
-                metrics.TRANSACTIONS.labels(self.stage, "aborted").inc()
+                self._metrics.aborted.inc()
                 log.warning(
                     "batch aborted, recovering",
                     extra={"stage": self.stage, "partition": tp.partition, "error": repr(exc)},
                 )
                 await self._recover(tp, records[0].offset)
-        metrics.BATCHES.labels(self.stage).inc()
+        self._metrics.batches.inc()
 
     async def _recover(self, tp: TopicPartition, batch_start: int) -> None:
         """After a failed transaction: fence, resume from what the group really committed.
