@@ -35,8 +35,11 @@ class KafkaSettings(BaseModel):
     partitions: int = Field(6, description="Partitions of the pipeline topics when the project creates them.")
     replication_factor: int = Field(1, description="Replication factor of topics the project creates.")
     compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field(
-        "lz4",
-        description="Compression of the records services write (lz4: gzip cost a third of the dedupe stage's time).",
+        "zstd",
+        description=(
+            "Compression of the records services write (zstd level 3: aiokafka compresses lz4 as LZ4-HC level 9, "
+            "16 MB/s against zstd's 170 MB/s on articles, and gzip at 4 MB/s)."
+        ),
     )
 
 

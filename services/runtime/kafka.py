@@ -197,8 +197,9 @@ def make_producer(settings: KafkaSettings, *, transactional_id: str | None = Non
         # send waits for it to be drained (a round trip); a transaction's share fits in 1 MiB.
         "max_batch_size": 1024 * 1024,
         "max_request_size": 16 * 1024 * 1024,
-        # aiokafka gzips at level 9 in Python's zlib: a third of a stage's CPU (bench.dedupe.stage);
-        # lz4 (through cramjam) costs little and every Kafka client reads it.
+        # aiokafka's gzip and lz4 both run at level 9 (lz4 as LZ4-HC): a third of a stage's
+        # CPU in bench.dedupe.stage; zstd runs at level 3 (through cramjam), smaller and
+        # ten times faster on articles, and every Kafka client since 2.1 reads it.
         "compression_type": None if settings.compression == "none" else settings.compression,
     }
     if transactional_id is not None:
