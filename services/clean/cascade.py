@@ -8,8 +8,9 @@ tables kept, balanced focus), so that:
 
 - the tree is not copied once more on the way in (the caller does not reuse it);
 - the XPaths with ``re:test`` callbacks into Python for every element (raw-tree
-  prunes, the main extractor's, ``basic_cleaning``'s) run as marker tests, the tree
-  marked once (:mod:`services.clean.mainpass`; same result, a fraction of the time);
+  prunes, the main extractor's, ``basic_cleaning``'s) run as marker tests
+  (:mod:`services.clean.mainpass`; same result, a fraction of the time), the raw
+  tree's only when some class or id on the page can match;
 - the comparison with readability and jusText (the costliest stage, about a third of
   trafilatura's time) can be gated by a cheap test on the main extractor's result.
 
@@ -19,6 +20,7 @@ stage produced the text, for the benchmark's diagnostics.
 
 from __future__ import annotations
 
+import re
 from copy import copy
 from typing import Any, Literal
 
@@ -34,11 +36,12 @@ from trafilatura.core import (
 )
 from trafilatura.external import compare_extraction, try_justext
 from trafilatura.htmlprocessing import convert_tags, tree_cleaning
-from trafilatura.settings import Extractor
+from trafilatura.settings import _COOKIE_CONSENT_RE, Extractor
 from trafilatura.utils import trim
 from trafilatura.xml import xmltotxt
+from trafilatura.xpaths import _COMMENTS_CLASS, _COMMENTS_ID
 
-from services.clean.mainpass import basic_cleaning, extract_content, mark, prune_raw_tree
+from services.clean.mainpass import basic_cleaning, extract_content, mark_raw, prune_raw_tree
 
 __all__ = ["COMPARE_SHARE", "CompareMode", "extract_main_text"]
 
@@ -47,6 +50,17 @@ CompareMode = Literal["always", "gated", "never"]
 # Whitespace-folded text length, counted inside libxml2 (its folding leaves a no-break
 # space as a character, so this is never below Python's ``" ".join(text.split())``).
 _FOLDED_LEN = XPath("string-length(normalize-space())")
+_CLASSES = XPath(".//@class", smart_strings=False)
+_IDS = XPath(".//@id", smart_strings=False)
+# What a class or id must match for trafilatura's raw-tree prunes to select anything
+# (the re:test patterns of RAW_TREE_PRUNE_XPATH and REMOVE_COMMENTS_AND_LISTS_XPATH),
+# and for basic_cleaning's cookie-banner test: most pages match none, and this test is
+# cheaper than marking the raw tree (see _raw_prunes).
+_RAW_PRUNE_ID = re.compile(r"mvp-post-add-(?:box|wrap)|infinite-?scroll")
+_RAW_PRUNE_CLASS = re.compile(r"mvp-post-add-(?:box|wrap)|infinite-?scroll|elementor-share-buttons")
+_COMMENTS_PRUNE_ID = re.compile(f"^(?:{_COMMENTS_ID}|disqus_thread|dsq-comments)")
+_COMMENTS_PRUNE_CLASS = re.compile(_COMMENTS_CLASS)
+_COOKIE = re.compile(_COOKIE_CONSENT_RE, re.IGNORECASE)
 # The gated comparison runs when the main extractor's text is under this share of the
 # page's text (see _doubtful).
 COMPARE_SHARE = 0.2
@@ -64,6 +78,33 @@ def _options(url: str | None, *, fast: bool) -> Extractor:
     options.url = url
     options.source = url and url.encode("utf-8", "replace").decode("utf-8")
     return options
+
+
+def _raw_prunes(tree: HtmlElement, *, is_forum: bool) -> HtmlElement:
+    """trafilatura's raw-tree prunes, run (as marker XPaths) only when some class or id can match.
+
+    Testing the page's class and id values first settles most pages for less than
+    marking the raw tree costs (a page full of comment items would mark each).
+    """
+    classes, ids = _CLASSES(tree), _IDS(tree)
+    if (
+        any(map(_RAW_PRUNE_CLASS.search, classes))
+        or any(map(_RAW_PRUNE_ID.search, ids))
+        or (
+            not is_forum
+            and (any(map(_COMMENTS_PRUNE_CLASS.search, classes)) or any(map(_COMMENTS_PRUNE_ID.search, ids)))
+        )
+    ):
+        mark_raw(tree)
+        tree = prune_raw_tree(tree, is_forum=is_forum)
+    return tree
+
+
+def _basic_cleaning(tree: HtmlElement) -> HtmlElement:
+    """trafilatura's ``basic_cleaning``; its cookie-banner markers set only if some can match."""
+    if any(map(_COOKIE.search, _CLASSES(tree))) or any(map(_COOKIE.search, _IDS(tree))):
+        mark_raw(tree)
+    return basic_cleaning(tree)
 
 
 def extract_main_text(
@@ -126,15 +167,14 @@ def _doubtful(body: _Element, text: str, page: _PageText, options: Extractor) ->
 def _cascade(
     tree: HtmlElement, url: str | None, options: Extractor, compare: CompareMode, trace: dict[str, Any]
 ) -> str:
-    mark(tree)
-    tree = prune_raw_tree(tree, is_forum=_forum_thread_page(tree))
+    tree = _raw_prunes(tree, is_forum=_forum_thread_page(tree))
     page = _PageText(tree)
     cleaned_tree = tree_cleaning(copy(tree), options)
     # jusText in the comparison reads the cleaned, not yet converted tree.
     backup = copy(cleaned_tree) if compare == "always" else None
     cleaned_tree = convert_tags(cleaned_tree, options, url)
 
-    postbody, temp_text = extract_content(cleaned_tree, options, marked=True)
+    postbody, temp_text = extract_content(cleaned_tree, options)
     trace["own_len"] = len(temp_text)
     trace["stage"] = "own"
     if compare == "always" or (compare == "gated" and _doubtful(postbody, temp_text, page, options)):
@@ -178,12 +218,12 @@ def _page_text_len(tree: HtmlElement, temp_text: str, page: _PageText) -> float:
         return bound
     copied = copy(tree)
     body = copied.find(".//body")
-    return len(_spaced_text(basic_cleaning(body if body is not None else copied)))
+    return len(_spaced_text(_basic_cleaning(body if body is not None else copied)))
 
 
 def _justext(tree: HtmlElement, options: Extractor) -> tuple[_Element, str]:
     """trafilatura's ``justext_rescue`` with the cheaper cleaning."""
-    body = try_justext(basic_cleaning(tree), options.url, options.lang)
+    body = try_justext(_basic_cleaning(tree), options.url, options.lang)
     return body, trim(" ".join(body.itertext()))
 
 
@@ -192,7 +232,7 @@ def _recall_retry(tree: HtmlElement, options: Extractor, url: str | None) -> tup
     cleaned = tree_cleaning(copy(tree), options)
     backup = copy(cleaned)
     cleaned = convert_tags(cleaned, options, url)
-    postbody, temp_text = extract_content(cleaned, options, marked=True)
+    postbody, temp_text = extract_content(cleaned, options)
     if not options.fast:
         postbody, temp_text = compare_extraction(backup, copy(tree), postbody, temp_text, options)
     return postbody, temp_text

@@ -68,7 +68,7 @@ from trafilatura.xpaths import (
     TEASER_DISCARD_XPATH,
 )
 
-__all__ = ["basic_cleaning", "extract_content", "mark", "prune_raw_tree"]
+__all__ = ["basic_cleaning", "extract_content", "mark", "mark_raw", "prune_raw_tree"]
 
 # re:test(@a|@b, 'pattern'[, 'flags']): lxml tests the string value of the node set,
 # i.e. the first of those attributes in the element's attribute order ('' if none).
@@ -126,7 +126,10 @@ def _attributes_first(path: str) -> str:
 class _Markers:
     """The regex tests of a set of XPaths, each bound to a marker attribute name."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.scan: dict[tuple[str, ...], ahocorasick.Automaton | None] = {}
+        self.values: dict[str, XPath] = {}
         self._names: dict[tuple[tuple[str, ...], str, str], str] = {}
         # attribute names tested together (("class",), ("id", "class")...) -> (regex, marker) pairs
         self.specs: dict[tuple[str, ...], list[tuple[re.Pattern[str], str]]] = {}
@@ -149,7 +152,7 @@ class _Markers:
                 compiled = re.compile(pattern, re.IGNORECASE if "i" in flags else 0)
                 if compiled.search(""):  # would hold for elements without the attribute too
                     raise ValueError(pattern)
-                name = f"_nx{len(self._names)}"
+                name = f"{self.prefix}{len(self._names)}"
                 self._names[key] = name
                 self.specs.setdefault(attrs, []).append((compiled, name))
                 self.cache.setdefault(attrs, {})
@@ -175,14 +178,16 @@ class _Markers:
 
 _CACHE_MAX = 20_000
 _LITERAL, _BRANCH, _SUBPATTERN = _constants.LITERAL, _constants.BRANCH, _constants.SUBPATTERN
-_MARKERS = _Markers()
+_MARKERS = _Markers("_nx")  # the main pass's XPaths, on the cleaned tree
 _BODY_XPATH = [_MARKERS.rewrite(x) for x in BODY_XPATH]
 _OVERALL_DISCARD_XPATH = [_MARKERS.rewrite(x) for x in OVERALL_DISCARD_XPATH]
 _TEASER_DISCARD_XPATH = [_MARKERS.rewrite(x) for x in TEASER_DISCARD_XPATH]
 _DISCARD_IMAGE_ELEMENTS = [_MARKERS.rewrite(x) for x in DISCARD_IMAGE_ELEMENTS]
-_RAW_TREE_PRUNE_XPATH = [_MARKERS.rewrite(x) for x in RAW_TREE_PRUNE_XPATH]
-_REMOVE_COMMENTS_AND_LISTS_XPATH = [_MARKERS.rewrite(x) for x in REMOVE_COMMENTS_AND_LISTS_XPATH]
-_BASIC_CLEAN_XPATH = _MARKERS.rewrite(BASIC_CLEAN_XPATH)
+# The raw tree's, apart: few tests, so marking the larger raw tree stays cheap.
+_RAW_MARKERS = _Markers("_nr")
+_RAW_TREE_PRUNE_XPATH = [_RAW_MARKERS.rewrite(x) for x in RAW_TREE_PRUNE_XPATH]
+_REMOVE_COMMENTS_AND_LISTS_XPATH = [_RAW_MARKERS.rewrite(x) for x in REMOVE_COMMENTS_AND_LISTS_XPATH]
+_BASIC_CLEAN_XPATH = _RAW_MARKERS.rewrite(BASIC_CLEAN_XPATH)
 
 
 def _needles(seq: Any) -> list[str] | None:
@@ -218,12 +223,6 @@ def _automaton(tests: list[tuple[re.Pattern[str], str]]) -> ahocorasick.Automato
     return automaton
 
 
-# Per spec, the needles of all its regexes: one scan of the page's lower-cased values
-# finds the few that can pass a test; only those run the regexes (cached per value).
-_SCAN = {spec: _automaton(tests) for spec, tests in _MARKERS.specs.items()}
-_VALUES = {a: XPath(f"descendant-or-self::*/@{a}") for a in {a for spec in _SCAN for a in spec}}
-
-
 def _candidates(values: list[Any], automaton: ahocorasick.Automaton | None) -> list[_Element]:
     """Elements owning a value in ``values`` (attribute results) that may pass a test."""
     if automaton is None:  # no needles for some regex: every value is a candidate
@@ -234,17 +233,39 @@ def _candidates(values: list[Any], automaton: ahocorasick.Automaton | None) -> l
     return [values[i].getparent() for i in sorted(found)]
 
 
-def mark(tree: _Element) -> None:
-    """Set the marker attributes of every element of ``tree`` whose attributes match."""
-    values = {a: xpath(tree) for a, xpath in _VALUES.items()}
-    for spec, automaton in _SCAN.items():
+def _freeze(markers: _Markers) -> _Markers:
+    """Build ``markers``' scans once all its XPaths are rewritten: per spec, the needles
+    of all its regexes (one scan of the page's lower-cased values finds the few that
+    can pass a test; only those run the regexes, cached per value)."""
+    markers.scan = {spec: _automaton(tests) for spec, tests in markers.specs.items()}
+    markers.values = {a: XPath(f"descendant-or-self::*/@{a}") for spec in markers.scan for a in spec}
+    return markers
+
+
+def _mark(tree: _Element, markers: _Markers) -> None:
+    values = {a: xpath(tree) for a, xpath in markers.values.items()}
+    for spec, automaton in markers.scan.items():
         elements = dict.fromkeys(el for a in spec for el in _candidates(values[a], automaton))
         for el in elements:
             # the first of the spec's attributes in the element's own order, as lxml's re:test reads it
             value = el.get(spec[0]) if len(spec) == 1 else next((v for k, v in el.items() if k in spec), None)
             if value:
-                for name in _MARKERS.names(spec, value):
+                for name in markers.names(spec, value):
                     el.set(name, "")
+
+
+def mark(tree: _Element) -> None:
+    """Set the main pass's marker attributes on the elements of ``tree`` whose attributes match."""
+    _mark(tree, _MARKERS)
+
+
+def mark_raw(tree: _Element) -> None:
+    """Set the markers of :func:`prune_raw_tree` and :func:`basic_cleaning` on ``tree``."""
+    _mark(tree, _RAW_MARKERS)
+
+
+_freeze(_MARKERS)
+_freeze(_RAW_MARKERS)
 
 
 def prune_nodes(tree: _Element, nodelist: Sequence[XPath], *, with_backup: bool = False) -> _Element:
@@ -463,7 +484,7 @@ def recover_wild_text(
 
 
 def prune_raw_tree(tree: _Element, *, is_forum: bool) -> _Element:
-    """trafilatura's two prunes of the raw tree (``tree`` :func:`mark`-ed): follow-up articles
+    """trafilatura's two prunes of the raw tree (``tree`` :func:`mark_raw`-ed): follow-up articles
     of infinite-scroll pages, and comment sections unless the page is a forum thread."""
     tree = prune_nodes(tree, _RAW_TREE_PRUNE_XPATH)
     if not is_forum:
@@ -472,21 +493,15 @@ def prune_raw_tree(tree: _Element, *, is_forum: bool) -> _Element:
 
 
 def basic_cleaning(tree: _Element) -> _Element:
-    """trafilatura's ``basic_cleaning`` (asides, footers, scripts, cookie banners), ``tree`` :func:`mark`-ed."""
+    """trafilatura's ``basic_cleaning`` (asides, footers, scripts, cookie banners), ``tree`` :func:`mark_raw`-ed."""
     for elem in _BASIC_CLEAN_XPATH(tree):
         delete_element(elem)
     return tree
 
 
-def extract_content(cleaned_tree: HtmlElement, options: Extractor, *, marked: bool = False) -> tuple[_Element, str]:
-    """trafilatura's ``extract_content`` on a cleaned, converted tree.
-
-    ``marked`` says the tree was :func:`mark`-ed before trafilatura's cleaning and tag
-    conversion, which keep markers true (they rename elements and clear attributes,
-    never rewrite a ``class``, ``id`` or ``style``); else it is marked here.
-    """
-    if not marked:
-        mark(cleaned_tree)
+def extract_content(cleaned_tree: HtmlElement, options: Extractor) -> tuple[_Element, str]:
+    """trafilatura's ``extract_content`` on a cleaned, converted tree (marked here)."""
+    mark(cleaned_tree)
     backup_tree = deepcopy(cleaned_tree)
     order = list(cleaned_tree.iter())
     result_body, temp_text, potential_tags = _extract(cleaned_tree, options)
