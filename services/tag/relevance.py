@@ -54,6 +54,10 @@ _SENTENCE_SPLIT = re.compile(r"(?:[.!?؟](?=\s)|\n)\s*")
 # Below this many characters of text an article is a news brief, where one sentence on Syria is
 # a Syria-specific fact rather than an aside.
 _ASIDE_MIN_CHARS = 1000
+# A headline inside the text: one line this short, without a closing full stop.
+_HEADLINE_CHARS = 100
+_BULLETS = "*•·▪►■-–"
+_SENTENCE_MARKS = ".!?؟:;,،"
 
 
 @dataclass(slots=True)
@@ -203,18 +207,53 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
         or _has_passage(strong, long_text=length_k > 3.0)
         or _lead_and_more(in_text, text, _listed_actors(mentions, text))
         or (len(named) >= 4 and share >= 0.25)
-        # A short item that names a Syrian place or actor in its lead and no other country.
+        # A short item that names a Syrian place or actor in its lead and no other country, or a
+        # Syria-specific actor and no other country more ("the Assad regime will attend talks in
+        # Geneva"); a place name alone is too often a product or a birthplace (Latakia tobacco).
         or (
-            not top_other
-            and length_k <= 1.5
-            and any(m.field == "text" and m.start < _LEAD_CHARS and m.type != "country" for m in named)
+            length_k <= 1.5
+            and any(
+                m.field == "text"
+                and m.start < _LEAD_CHARS
+                and m.type != "country"
+                and (not top_other or (m.kind == "actor" and share >= 0.5))
+                for m in named
+            )
         )
+        or _headed_item(in_text, text)
     ):
         g = 1
     else:
         g = 0
     score = round((1.0 - math.exp(-syria / 4.0)) * (0.5 + 0.5 * share), 4)
     return Relevance(g, score, round(syria, 3), round(top_other, 3))
+
+
+def _headed_item(ms: list[Mention], text: str) -> bool:
+    """A headline line that names Syria, and Syria again in the lines below it.
+
+    Digests, front pages and newsletters run many items, each with its own headline ("* Syria in
+    Bush's Cross Hairs", then a blurb on funding the opposition to the Damascus government): such an
+    item is a Syria-specific passage however short, as a title naming Syria makes one.
+    """
+    for i, m in enumerate(ms):
+        start = text.rfind("\n", 0, m.start) + 1
+        end = text.find("\n", m.end)
+        if end < 0 or not start:
+            continue
+        line = text[start:end].strip()
+        bullet = line[:1] in _BULLETS
+        line = line.lstrip("".join(_BULLETS)).strip()
+        if not 0 < len(line) <= _HEADLINE_CHARS or line[-1] in _SENTENCE_MARKS:
+            continue
+        # A headline is a line of its own: a bullet item, or one after a finished line (hard-wrapped
+        # prose also breaks lines without a full stop, but its next line never follows one).
+        before = text[: start - 1].rstrip()
+        if not bullet and before and before[-1] not in _SENTENCE_MARKS + ")":
+            continue
+        if any(end < b.start <= end + _PASSAGE_CHARS for b in ms[i + 1 :]):
+            return True
+    return False
 
 
 def _is_aside(strong: list[Mention], text: str) -> bool:

@@ -30,7 +30,7 @@ from services.tag.relevance import Mention, grade
 
 __all__ = ["TAGGER_VERSION", "Tagger", "get_tagger"]
 
-TAGGER_VERSION = f"tag-1.2.0+gaz-{data_hash()}"
+TAGGER_VERSION = f"tag-1.3.0+gaz-{data_hash()}"
 
 _MAX_EVIDENCE = 25
 _CONTEXT = 80  # folded characters either side used to resolve an ambiguous name

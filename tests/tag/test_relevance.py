@@ -70,3 +70,19 @@ def test_a_syrian_actor_in_the_lead_and_syria_later_is_a_thread() -> None:
     # The same names in a row of leaders are a list, not the article's subject.
     listed = "قال الكاتب إن حسن نصر الله، وبشار الأسد، ونوري المالكي أطلقوا تصريحات متتالية. "
     assert _grade(listed + _FILLER_AR + tail + _FILLER_AR[:300], title="صقور وحمائم") == 0
+
+
+def test_an_item_headed_by_syria_in_a_digest_is_a_passage() -> None:
+    """A digest's item whose own headline names Syria, with Syria again below it: a Syrian passage."""
+    item = "* Syria in the Cross Hairs\nA leaked plan would fund the opposition to the Damascus\n    government.\n"
+    others = "* Retail in the Kingdom\n" + _FILLER_EN + "\n* School Season\n" + _FILLER_EN + "\n"
+    assert _grade(others + item + others) >= 1
+    # The same words inside a sentence of prose are no headline: one aside stays an aside.
+    prose = "Markets suffered, as the leaked plan to fund the opposition to the Damascus government showed. "
+    assert _grade(_FILLER_EN + prose + _FILLER_EN) == 0
+
+
+def test_a_short_item_on_a_syrian_actor_abroad_is_syrian() -> None:
+    """The Syrian government's delegation in Geneva is Syria news; Latakia tobacco from Cyprus is not."""
+    assert _grade("The Assad regime will send a delegation to talks in Geneva next month, diplomats said.") >= 1
+    assert _grade("English blends made with Latakia leaf are back after a maker found a supplier in Cyprus.") == 0
