@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,7 @@ _BIN_STARTS = _BIN_IDS << _BIN_SHIFT
 _DENSIFY_RIGHT = _rng.integers(0, 2, size=N_PERM).astype(np.intp)
 _DENSIFY_SALT = _rng.integers(0, 256, size=2 * N_PERM, dtype=np.uint32)
 _DENSIFY_SALT[[0, N_PERM]] = 0  # a filled bin keeps its own minimum
+_HIGH_HALF = 1 if sys.byteorder == "little" else 0  # index of a uint64's high uint32
 _SHINGLE_MUL = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 _EMPTY_SIGNATURE: Signature = np.zeros(0, dtype=np.uint8)
 
@@ -96,11 +98,13 @@ def shingle_hashes(words: npt.NDArray[np.uint64], k: int = SHINGLE_WORDS) -> npt
         return np.zeros(0, dtype=np.uint32)
     k = min(k, int(words.size))
     n = int(words.size) - k + 1
-    acc = words[:n] * _SHINGLE_MUL[0]
-    for j in range(1, k):
-        acc += words[j : j + n] * _SHINGLE_MUL[j % len(_SHINGLE_MUL)]
+    mul = _SHINGLE_MUL if k == len(_SHINGLE_MUL) else _SHINGLE_MUL[np.arange(k) % len(_SHINGLE_MUL)]
+    # Row i of this view is words[i : i + k] (no copy); the product with ``mul`` sums
+    # each row's weighted words in one pass, wrapping mod 2**64 as the hash wants.
+    windows = np.ndarray((n, k), dtype=np.uint64, buffer=np.ascontiguousarray(words, dtype=np.uint64), strides=(8, 8))
     # Repeated shingles are kept: they do not change a minimum, and sorting costs more.
-    out: npt.NDArray[np.uint32] = (acc >> np.uint64(32)).astype(np.uint32)
+    # The high 32 bits of each sum, read in place as every other uint32.
+    out: npt.NDArray[np.uint32] = (windows @ mul).view(np.uint32)[_HIGH_HALF::2]
     return out
 
 
@@ -122,21 +126,24 @@ def _one_permutation(shingles: npt.NDArray[np.uint32]) -> tuple[Signature, int]:
     """:func:`minhash` and the number of distinct shingles (one sort serves both)."""
     if shingles.size == 0:
         return _EMPTY_SIGNATURE, 0
-    y = np.sort(shingles * _OPH_MUL)
-    starts = np.searchsorted(y, _BIN_STARTS)
-    mins = y[np.minimum(starts, y.size - 1)]
+    y = shingles * _OPH_MUL
+    y.sort()
+    # ``take(mode="clip")``: a bin after the largest value reads the largest value, which
+    # lies in an earlier bin, so the test below marks it empty.
+    mins = y.take(y.searchsorted(_BIN_STARTS), mode="clip")
     # A bin is filled iff the first value at or after its start lies in it.
     filled = (mins >> _BIN_SHIFT) == _BIN_IDS
     if not filled.all():
-        full = np.flatnonzero(filled)
-        empty = np.flatnonzero(~filled)
-        k = np.searchsorted(full, empty)  # full[k] is the next filled bin, full[k - 1] the previous
-        right = _DENSIFY_RIGHT[empty]
-        src = np.where(right, full[k % full.size], full[k - 1])  # k - 1 = -1 wraps around
-        mins[empty] = mins[src] + _DENSIFY_SALT[(src - empty) % N_PERM + right * N_PERM]
-    # The low 8 bits of the minimum stand for the minimising shingle (b-bit MinHash).
+        full = filled.nonzero()[0]
+        empty = (~filled).nonzero()[0]
+        k = full.searchsorted(empty)  # full[k] is the next filled bin, full[k - 1] the previous
+        right = _DENSIFY_RIGHT.take(empty)
+        src = np.where(right, full.take(k, mode="wrap"), full.take(k - 1, mode="wrap"))  # wrap around
+        mins[empty] = mins.take(src) + _DENSIFY_SALT.take((src - empty) % N_PERM + right * N_PERM)
+    # The low 8 bits of the minimum stand for the minimising shingle (b-bit MinHash); the
+    # cast to uint8 keeps exactly those.
     distinct = 1 + int(np.count_nonzero(y[1:] != y[:-1]))
-    return (mins & np.uint32(0xFF)).astype(np.uint8), distinct
+    return mins.astype(np.uint8), distinct
 
 
 def distinct_count(shingles: npt.NDArray[np.uint32]) -> int:

@@ -127,23 +127,23 @@ def _power_tables(n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64
 def _hash_words(vals: npt.NDArray[np.uint64], space: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
     """Word hashes of a folded text given each character's value and whether it separates.
 
-    Vectorised polynomial hashing: with prefix sums ``H`` of ``v[c_i] * Q**i`` a word
-    spanning ``[s, e)`` hashes to ``(H[e] - H[s]) * Q**-s`` mod 2**64 (``Q`` is odd, so
-    it has an inverse), which does not depend on where the word occurs.  Separators'
-    values enter ``H`` but never a word's difference, so they need not be zeroed.
+    The caller passes a text that starts and ends with a separator, so every word edge
+    is a flip of ``space`` between two real positions (no virtual edges to add).
+
+    Vectorised polynomial hashing: with inclusive prefix sums ``H`` of ``v[c_i] * Q**i``
+    a word spanning ``(s, e]`` (``s`` its preceding separator, ``e`` its last character)
+    hashes to ``(H[e] - H[s]) * Q**-(s + 1)`` mod 2**64 (``Q`` is odd, so it has an
+    inverse), which does not depend on where the word occurs.  Separators' values enter
+    ``H`` but never a word's difference, so they need not be zeroed.
     """
     n = int(vals.size)
     pw, ipw = _power_tables(n)
-    prefix = np.empty(n + 1, dtype=np.uint64)
-    prefix[0] = 0
-    np.cumsum(vals * pw[:n], out=prefix[1:])
-    # Word edges are where "is space" flips, with virtual spaces before and after.
-    edge = np.empty(n + 2, dtype=bool)
-    edge[0] = edge[-1] = True
-    edge[1:-1] = space
-    edges = np.flatnonzero(edge[1:] != edge[:-1])
+    # Array products and sums wrap mod 2**64 silently, which is the arithmetic we want;
+    # ``vals`` is the caller's fresh array, so it is overwritten in place.
+    prefix = np.multiply(vals, pw[:n], out=vals).cumsum()
+    edges = (space[1:] != space[:-1]).nonzero()[0]
     starts, ends = edges[0::2], edges[1::2]
-    out: npt.NDArray[np.uint64] = (prefix[ends] - prefix[starts]) * ipw[starts]
+    out: npt.NDArray[np.uint64] = (prefix.take(ends) - prefix.take(starts)) * ipw[1:].take(starts)
     return out
 
 
@@ -151,6 +151,7 @@ def token_hashes(codes: Codes) -> npt.NDArray[np.uint64]:
     """A stable 64-bit hash per word of folded ``codes`` (words split by runs of 0x20)."""
     if codes.size == 0:
         return _NO_WORDS
+    codes = np.concatenate((_SEPARATOR, codes, _SEPARATOR))
     vals = _char_values()[codes & np.uint32(0xFFFF)]
     if int(codes.max()) > 0xFFFF:  # astral characters (reference path only)
         vals ^= (codes >> np.uint32(16)).astype(np.uint64) * _ASTRAL_MIX
@@ -164,6 +165,7 @@ _V_COMPLEX = np.uint64(1)
 _V_SPACE = np.uint64(2)
 _ASTRAL_MIX = np.uint64(0xD6E8FEB86659FD93)
 _NO_WORDS = np.zeros(0, dtype=np.uint64)
+_SEPARATOR = np.array([_SPACE], dtype=np.uint32)
 
 
 @cache
@@ -198,14 +200,11 @@ def word_hashes(text: str) -> npt.NDArray[np.uint64]:
     >>> bool((word_hashes("Hello,  WORLD!") == word_hashes("hello world")).all())
     True
     """
-    units = np.frombuffer(text.encode("utf-16-le"), dtype=np.uint16)
-    if units.size == 0:
-        return _NO_WORDS
-    vals = _fused_table()[units]
+    # A separator at both ends: every word then starts and ends at a flip of "is space".
+    units = np.frombuffer((" " + text + " ").encode("utf-16-le"), dtype=np.uint16)
+    vals = _fused_table().take(units)
     if vals.min() < _V_SPACE:
         if (vals == _V_COMPLEX).any():
             return token_hashes(_slow(text))
-        vals = vals[vals != _V_DELETE]  # diacritics, tatweel, invisible marks
-        if vals.size == 0:
-            return _NO_WORDS
+        vals = vals.compress(vals != _V_DELETE)  # diacritics, tatweel, invisible marks
     return _hash_words(vals, vals == _V_SPACE)

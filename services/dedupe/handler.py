@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from services.dedupe.errors import InvalidArticle
 from services.dedupe.fingerprint import Fingerprint, fingerprint, similarity
-from services.dedupe.index import DedupeIndex, Entry, Match, band_keys
+from services.dedupe.index import DedupeIndex, Entry, Match, index_keys
 from services.dedupe.state import decode_entry, encode_entry, hash64, state_key
 from services.errors import RejectedInput
 from services.runtime.handler import Out
@@ -206,21 +206,14 @@ class DedupeHandler:
         order; the decisions are the same as :meth:`handle`.
         """
         _validate(value)
-        article_id = value["id"]
-        # The page's declared canonical URL, else the fetched one, in the crawler's one
-        # canonical form (a declared canonical may still carry tracking parameters).
-        raw = value.get("canonical_url") or value.get("url")
-        url = canonical_url(raw, readable=True) if isinstance(raw, str) and raw else None
         fetched = _epoch(value.get("fetched_at"))
         self._observe(fetched)
         seen_at = fetched if fetched is not None else self._now()
-        outs = self._classify(value, article_id, url, fp, seen_at)
+        outs = self._classify(value, value["id"], fp, seen_at)
         outs.extend(self._sweep())
         return outs
 
-    def _classify(
-        self, value: dict[str, Any], article_id: str, url: str | None, fp: Fingerprint, seen_at: float
-    ) -> list[Out]:
+    def _classify(self, value: dict[str, Any], article_id: str, fp: Fingerprint, seen_at: float) -> list[Out]:
         h64 = hash64(fp.text_hash)
         prev = self.index.get(article_id)
         if prev is not None:
@@ -229,10 +222,8 @@ class DedupeHandler:
             sim = similarity(prev.signature, fp.signature)
             if sim >= self.same_url_threshold:
                 return [self._duplicate(value, Match(article_id, prev.url, sim), "near", "minhash")]
-            return self._accept(
-                value, article_id=article_id, url=url, fp=fp, seen_at=seen_at, revision=prev.revision + 1
-            )
-        keys = band_keys(fp.signature) if fp.signature.size else None
+            return self._accept(value, article_id=article_id, fp=fp, seen_at=seen_at, revision=prev.revision + 1)
+        keys = index_keys(fp.signature, h64)
         found = self.index.lookup(h64, fp.signature, keys)
         if found.exact is not None:
             return [self._duplicate(value, found.exact, "exact", "text")]
@@ -241,7 +232,7 @@ class DedupeHandler:
             if near is not None:
                 containment = _containment(near.similarity, fp.shingles, self.index.shingles_of(near.id))
                 return [self._duplicate(value, near, "near", "minhash", containment)]
-        return self._accept(value, article_id=article_id, url=url, fp=fp, seen_at=seen_at, revision=0, keys=keys)
+        return self._accept(value, article_id=article_id, fp=fp, seen_at=seen_at, revision=0, keys=keys)
 
     def is_near(
         self, jaccard: npt.NDArray[np.float64], shingles: int, other: npt.NDArray[np.int64]
@@ -279,18 +270,21 @@ class DedupeHandler:
         value: dict[str, Any],
         *,
         article_id: str,
-        url: str | None,
         fp: Fingerprint,
         seen_at: float,
         revision: int,
         keys: npt.NDArray[np.uint32] | None = None,
     ) -> list[Out]:
+        # The page's declared canonical URL, else the fetched one, in the crawler's one
+        # canonical form (a declared canonical may still carry tracking parameters).
+        # Only indexed articles need it: a duplicate's record names the original's URL.
+        raw = value.get("canonical_url") or value.get("url")
+        url = canonical_url(raw, readable=True) if isinstance(raw, str) and raw else None
         entry = Entry(article_id, url, hash64(fp.text_hash), revision, seen_at, fp.signature, fp.shingles)
         self.index.put(entry, keys)
         unique = {**value, "revision": revision, "text_hash": fp.text_hash}
-        key = article_id.encode("utf-8")
         return [
-            Out(UNIQUE_TOPIC, key, unique),
+            Out(UNIQUE_TOPIC, article_id.encode("utf-8"), unique),
             Out(STATE_TOPIC, state_key(article_id), encode_entry(entry, fp.text_hash)),
         ]
 

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from services.dedupe.fingerprint import N_PERM, Signature, jaccard_from_matches
 from services.dedupe.multimap import IntMultiMap
 
-__all__ = ["BANDS", "ROWS", "Candidates", "DedupeIndex", "Entry", "Match", "band_keys", "exact_key"]
+__all__ = ["BANDS", "ROWS", "Candidates", "DedupeIndex", "Entry", "Match", "band_keys", "exact_key", "index_keys"]
 
 #: LSH over the signature: 42 bands of 3 rows (126 of the 128 values).  A pair becomes a
 #: candidate with probability 1 - (1 - p**3)**42, p the chance two values agree
@@ -40,6 +40,8 @@ ROWS = 3
 _MAX_CANDIDATES = 2048
 _KEY_TEMPLATE = np.zeros((BANDS, 4), dtype=np.uint8)
 _KEY_TEMPLATE[:, ROWS] = np.arange(BANDS)
+_KEYS_TEMPLATE = np.zeros((BANDS + 1, 4), dtype=np.uint8)  # the band keys and the exact key
+_KEYS_TEMPLATE[:BANDS] = _KEY_TEMPLATE
 _NO_SIG: Signature = np.zeros(0, dtype=np.uint8)
 _NO_SLOTS = np.zeros(0, dtype=np.int32)
 _NO_SIMS = np.zeros(0, dtype=np.float64)
@@ -71,6 +73,24 @@ def _band_keys(sigs: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
 def exact_key(hash64: int) -> int:
     """Key of an exact text hash in the same map as the band keys (verified on lookup)."""
     return (hash64 ^ (hash64 >> 32)) & 0xFFFFFFFF
+
+
+def index_keys(sig: Signature, hash64: int | None) -> npt.NDArray[np.uint32]:
+    """The keys one article has in the index: its band keys (if ``sig`` is a full
+    signature), then the exact key of ``hash64`` (unless ``None``).
+
+    Built once per article, they serve both :meth:`DedupeIndex.lookup` and
+    :meth:`DedupeIndex.put`.
+    """
+    if sig.size != N_PERM:
+        return np.array([] if hash64 is None else [exact_key(hash64)], dtype=np.uint32)
+    buf = _KEYS_TEMPLATE.copy()
+    buf[:BANDS, :ROWS] = sig[: BANDS * ROWS].reshape(BANDS, ROWS)
+    keys: npt.NDArray[np.uint32] = buf.view(np.uint32).reshape(BANDS + 1)
+    if hash64 is None:
+        return keys[:BANDS]
+    keys[BANDS] = exact_key(hash64)
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +131,8 @@ class Candidates:
 
 
 _NO_SHINGLES = np.zeros(0, dtype=np.int64)
+#: The Jaccard estimate of every possible count of equal signature values (one lookup).
+_JACCARD_OF_MATCHES = jaccard_from_matches(np.arange(N_PERM + 1))
 _NO_CANDIDATES = Candidates(None, _NO_SLOTS, _NO_SIMS, _NO_SHINGLES)
 
 
@@ -167,33 +189,28 @@ class DedupeIndex:
     def lookup(self, hash64: int | None, sig: Signature, keys: npt.NDArray[np.uint32] | None = None) -> Candidates:
         """The oldest live article with this exact text hash, else the near candidates.
 
-        ``hash64=None`` skips the exact lookup; ``keys`` are ``band_keys(sig)`` when the
-        caller already has them.
+        ``hash64=None`` skips the exact lookup; ``keys`` are ``index_keys(sig, hash64)``
+        when the caller already has them.
         """
         has_sig = sig.size == N_PERM
         if self._n == 0 or (hash64 is None and not has_sig):
             return _NO_CANDIDATES
-        probe = np.empty(int(has_sig) * BANDS + int(hash64 is not None), dtype=np.uint32)
-        if hash64 is not None:
-            probe[-1] = exact_key(hash64)
-        if has_sig:
-            probe[:BANDS] = band_keys(sig) if keys is None else keys
-        cands = self._keys.get(probe)
+        cands = self._keys.get(index_keys(sig, hash64) if keys is None else keys)
         if cands.size == 0:
             return _NO_CANDIDATES
-        alive = self._alive[cands]
+        alive = self._alive.take(cands)
         if hash64 is not None:
-            same = cands[alive & (self._hash[cands] == np.uint64(hash64))]
+            same = cands.compress(alive & (self._hash.take(cands) == np.uint64(hash64)))
             if same.size:
                 slot = int(same.min())
                 return Candidates(Match(self._ids[slot], self._urls[slot], 1.0), _NO_SLOTS, _NO_SIMS, _NO_SHINGLES)
         if not has_sig:
             return _NO_CANDIDATES
-        cands = cands[alive & self._has_sig[cands]][:_MAX_CANDIDATES]
+        cands = cands.compress(alive & self._has_sig.take(cands))[:_MAX_CANDIDATES]
         if cands.size == 0:
             return _NO_CANDIDATES
-        sims = jaccard_from_matches((self._sigs[cands] == sig).sum(axis=1))
-        return Candidates(None, cands, sims, self._nsh[cands].astype(np.int64))
+        sims = _JACCARD_OF_MATCHES.take((self._sigs[cands] == sig).sum(axis=1))
+        return Candidates(None, cands, sims, self._nsh.take(cands).astype(np.int64))
 
     def find_exact(self, hash64: int) -> Match | None:
         """The oldest live article whose folded text has this hash."""
@@ -253,7 +270,8 @@ class DedupeIndex:
     def put(self, entry: Entry, keys: npt.NDArray[np.uint32] | None = None) -> None:
         """Insert ``entry`` or replace the entry with the same id (a revision).
 
-        ``keys`` are ``band_keys(entry.signature)`` when the caller already has them.
+        ``keys`` are ``index_keys(entry.signature, entry.hash64)`` when the caller
+        already has them.
         """
         old = self._by_id.get(entry.id)
         if old is not None:
@@ -274,12 +292,9 @@ class DedupeIndex:
         self._ids.append(entry.id)
         self._urls.append(entry.url if self.keep_urls else None)
         self._by_id[entry.id] = slot
-        if has_sig:
-            bk = (band_keys(entry.signature) if keys is None else keys).tolist()
-            bk.append(exact_key(entry.hash64))
-            self._keys.add(bk, slot)
-        else:
-            self._keys.add([exact_key(entry.hash64)], slot)
+        if keys is None:
+            keys = index_keys(entry.signature, entry.hash64)
+        self._keys.add(keys.tolist(), slot)
 
     def remove(self, article_id: str) -> bool:
         """Forget ``article_id``; returns whether it was present."""

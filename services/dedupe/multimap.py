@@ -34,23 +34,21 @@ class _Run:
         self.slots = slots
 
     def get(self, keys: npt.NDArray[np.unsignedinteger], limit: int) -> npt.NDArray[np.int32]:
-        # Most probes miss: one vectorised binary search and one comparison settle them;
-        # only keys that are present pay for finding the end of their range.
-        lo = self.keys.searchsorted(keys, side="left")
-        found = self.keys[np.minimum(lo, self.keys.size - 1)] == keys
+        # Most probes miss: one vectorised binary search and one comparison settle them
+        # (``clip``: a probe past the last key compares with the last key, so it misses).
+        lo = self.keys.searchsorted(keys)
+        found = self.keys.take(lo, mode="clip") == keys
         if not found.any():
             return _EMPTY_SLOTS
-        lo = lo[found]
-        # Most present keys hold one slot: check the next entry before searching for the end.
-        nxt = np.minimum(lo + 1, self.keys.size - 1)
-        more = (self.keys[nxt] == keys[found]) & (nxt > lo)
-        hi = np.minimum(np.searchsorted(self.keys, keys[found], side="right"), lo + limit) if more.any() else lo + 1
-        if lo.size == 1:
-            return self.slots[int(lo[0]) : int(hi[0])]
-        # All ranges in one gather: position i of the output reads lo[r] + (i - start[r]).
+        lo = lo.compress(found)
+        hi = np.minimum(self.keys.searchsorted(keys.compress(found), side="right"), lo + limit)
         counts = hi - lo
-        ends = np.cumsum(counts)
-        out: npt.NDArray[np.int32] = self.slots[np.arange(int(ends[-1])) + np.repeat(lo - ends + counts, counts)]
+        total = int(counts.sum())
+        if total == lo.size:  # one slot per key, the usual case
+            return self.slots.take(lo)
+        # All ranges in one gather: position i of the output reads lo[r] + (i - start[r]).
+        ends = counts.cumsum()
+        out: npt.NDArray[np.int32] = self.slots.take(np.arange(total) + np.repeat(lo - ends + counts, counts))
         return out
 
 
