@@ -109,14 +109,13 @@ class Matcher:
                 else:
                     s, e = start, end
                 if latin == 3:
-                    surface = original[s:e]
-                    if surface != surface.lower():
+                    # Capitalised: some letter is upper-case (names always have letters).
+                    if not original[s:e].islower():
                         append(Candidate(fld, start, end, refs, False, facts))
                     continue
                 if latin == 2 and not original[s].isupper():
                     continue
-                surface = original[s:e]
-                capital = surface != surface.lower()
+                capital = not original[s:e].islower()
                 ok = [
                     r
                     for r in refs
@@ -168,9 +167,10 @@ def select_longest(cands: list[Candidate]) -> list[Candidate]:
         fields.setdefault(c.field.name, []).append(c)
     chosen: list[Candidate] = []
     for name in sorted(fields, key=lambda name: name != "title"):
-        # By start, the longest first among equal starts (two stable C-level sorts).
-        order = sorted(fields[name], key=_END, reverse=True)
-        order.sort(key=_START)
+        # By start (one C-level sort of a nearly sorted list: the automaton reports by end).
+        # The order among equal starts does not matter: they overlap, so they share a run
+        # and the run is resolved longest first.
+        order = sorted(fields[name], key=_START)
         i, n = 0, len(order)
         while i < n:
             j, reach = i + 1, order[i].end
@@ -186,7 +186,6 @@ def select_longest(cands: list[Candidate]) -> list[Candidate]:
 
 
 _START = attrgetter("start")
-_END = attrgetter("end")
 
 
 def _longest_first(run: list[Candidate]) -> list[Candidate]:

@@ -167,6 +167,8 @@ def grade(mentions: list[Mention], title: str, text: str) -> Relevance:
         else:
             continue
         syria += w * _position(m)
+    if not syria and not strong:  # most articles in a stream: nothing Syrian at all
+        return Relevance(0, 0.0, 0.0, round(max(other.values(), default=0.0), 3))
     if strong:
         # Groups and topics that are Syrian only when the article is otherwise Syrian:
         # they add to the score, capped, but never make a passage on their own.
@@ -236,10 +238,16 @@ def _headed_item(ms: list[Mention], text: str) -> bool:
     Bush's Cross Hairs", then a blurb on funding the opposition to the Damascus government): such an
     item is a Syria-specific passage however short, as a title naming Syria makes one.
     """
+    checked = -1  # end of the last line looked at: each line once
     for i, m in enumerate(ms):
-        start = text.rfind("\n", 0, m.start) + 1
+        if m.start < checked:
+            continue
         end = text.find("\n", m.end)
-        if end < 0 or not start:
+        if end < 0:
+            break  # the last line: nothing below it
+        checked = end
+        start = text.rfind("\n", 0, m.start) + 1
+        if not start or end - start > 2 * _HEADLINE_CHARS:
             continue
         line = text[start:end].strip()
         bullet = line[:1] in _BULLETS

@@ -18,6 +18,7 @@ Steps for one article:
 from __future__ import annotations
 
 import functools
+import itertools
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
@@ -227,12 +228,6 @@ class Tagger:
         return out
 
     # -- step 4 ---------------------------------------------------------------------
-    @staticmethod
-    def _country(c: Candidate) -> str | None:
-        """The one country a hit's places and demonyms point at, if they agree."""
-        country: str | None = c.facts.country
-        return country
-
     def _resolve(self, chosen: list[Candidate]) -> tuple[list[tuple[Candidate, tuple[Entry, ...]]], Counter[str]]:
         persons = self._person_surnames(chosen)
         chosen = [c for c in chosen if c.facts.tags]
@@ -240,17 +235,14 @@ class Tagger:
             chosen = self._drop_surnames(chosen, persons)
             for c in chosen:
                 c.facts = self._facts_of(c.refs)
-        doc: Counter[str] = Counter()
-        for c in chosen:
-            if country := self._country(c):
-                doc[country] += 1
+        doc: Counter[str] = Counter(c.facts.country for c in chosen if c.facts.country)
         out: list[tuple[Candidate, tuple[Entry, ...]]] = []
         entries = self.entries
         # One sense per article: once "Damascus, Virginia" is seen, "Damascus" is that one.
         abroad = {
             c.field.folded[c.start : c.end]
-            for i, c in enumerate(chosen)
-            if c.facts.syrian_place and self._qualified_abroad(c, chosen, i)
+            for c, nxt in itertools.pairwise(chosen)
+            if nxt.start - c.end < 8 and c.facts.syrian_place and self._qualified_abroad(c, nxt)
         }
         for i, c in enumerate(chosen):
             if abroad and c.field.folded[c.start : c.end] in abroad:
@@ -287,11 +279,8 @@ class Tagger:
             out.append(c)
         return out
 
-    def _qualified_abroad(self, c: Candidate, chosen: list[Candidate], i: int) -> bool:
+    def _qualified_abroad(self, c: Candidate, nxt: Candidate) -> bool:
         """ "Damascus, Maryland": a Syrian name followed by a comma and a foreign state or country."""
-        if i + 1 >= len(chosen):
-            return False
-        nxt = chosen[i + 1]
         if nxt.field is not c.field or c.field.folded[c.end : nxt.start].strip() != ",":
             return False
         return any(
@@ -308,12 +297,12 @@ class Tagger:
         # chosen is in text order and non-overlapping: walk out from i until the window ends.
         j = i - 1
         while j >= 0 and chosen[j].field is c.field and chosen[j].end >= lo:
-            if country := self._country(chosen[j]):
+            if country := chosen[j].facts.country:
                 local[country] += 1
             j -= 1
         j = i + 1
         while j < len(chosen) and chosen[j].field is c.field and chosen[j].start <= hi:
-            if country := self._country(chosen[j]):
+            if country := chosen[j].facts.country:
                 local[country] += 1
             j += 1
 
@@ -345,6 +334,9 @@ class Tagger:
         cands: list[Candidate] = []
         for f in fields:
             cands.extend(self.matcher.candidates(f))
+        if not cands:  # no name of the gazetteer at all
+            return {"syria": {"relevant": False, "grade": 0, "score": 0.0}, "places": [], "actors": [], "topics": [],
+                    "tagger_version": TAGGER_VERSION}  # fmt: skip
         cands = self._filter_context(cands)
         resolved, doc = self._resolve(select_longest(cands))
         shared = self._shared_country(doc)
