@@ -103,6 +103,14 @@ def _at_border(m: Mention, text: str) -> bool:
 
     A town in Turkey or Lebanon located by its distance to the border is no Syrian fact.
     """
+    if m.kind != "demonym" and m.type != "country":
+        return False
+    # Cheap words test first: most Syrian mentions have no border word near them at all.
+    before = text[max(0, m.start - 30) : m.start]
+    if "حدود" not in before and "order" not in before and "ORDER" not in before:
+        after = text[m.end : m.end + 40]
+        if "border" not in after and "frontier" not in after:
+            return False
     if m.kind == "demonym":
         return bool(_BORDER_BEFORE_ADJ.search(text, max(0, m.start - 30), m.start) or _BORDER_AFTER.match(text, m.end))
     if m.type == "country":
