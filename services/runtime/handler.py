@@ -61,7 +61,12 @@ class StatefulHandler(Handler, Protocol):
     state_topic: str
 
     def restore(self, key: bytes, value: Json | None) -> None:
-        """Apply one changelog record (``None`` = tombstone) while catching up."""
+        """Apply one changelog record (``None`` = tombstone) while catching up or tailing.
+
+        Idempotent and tolerant of order: while running, the runtime does not hand back
+        records this handler produced itself (its state already has them), so a record
+        of another instance may arrive after a newer one of this instance's.
+        """
         ...
 
 

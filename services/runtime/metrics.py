@@ -144,6 +144,17 @@ def _dead_letter_source(dead: Mapping[str, Any]) -> str:
     return _source_of(raw.get("final_url") or raw.get("url"))
 
 
+_CHILDREN: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once per label set (their values are bounded)."""
+    child = _CHILDREN.get((metric, labels))
+    if child is None:
+        child = _CHILDREN[(metric, labels)] = metric.labels(*labels)
+    return child
+
+
 def observe_outputs(stage: str, outputs: Iterable[tuple[str, bytes | None, bytes | Mapping[str, Any] | None]]) -> None:
     """Count what one input became, for the quality metrics of the stage that made it.
 
@@ -159,24 +170,24 @@ def observe_outputs(stage: str, outputs: Iterable[tuple[str, bytes | None, bytes
             doc = _loads(value) or {}
             source = str(doc.get("source") or _source_of(doc.get("url")))
             text = doc.get("text") or ""
-            EXTRACT_PAGES.labels(source, "text" if text.strip() else "empty_text").inc()
-            EXTRACT_TEXT_CHARS.labels(source).observe(len(text))
+            _child(EXTRACT_PAGES, source, "text" if text.strip() else "empty_text").inc()
+            _child(EXTRACT_TEXT_CHARS, source).observe(len(text))
             if not doc.get("published"):
-                EXTRACT_UNDATED.labels(source).inc()
+                _child(EXTRACT_UNDATED, source).inc()
         elif stage == "clean" and topic == "news.deadletter":
             doc = _loads(value) or {}
             result = "empty_text" if doc.get("error_class") == "EmptyText" else "failed"
-            EXTRACT_PAGES.labels(_dead_letter_source(doc), result).inc()
+            _child(EXTRACT_PAGES, _dead_letter_source(doc), result).inc()
         elif stage == "dedupe" and topic == "news.unique":
             doc = _loads(value) or {}
-            DEDUPE_DECISIONS.labels("revision" if doc.get("revision") else "unique", "none").inc()
+            _child(DEDUPE_DECISIONS, "revision" if doc.get("revision") else "unique", "none").inc()
         elif stage == "dedupe" and topic == "news.duplicates":
             doc = _loads(value) or {}
-            DEDUPE_DECISIONS.labels("duplicate", str(doc.get("basis") or "unknown")).inc()
+            _child(DEDUPE_DECISIONS, "duplicate", str(doc.get("basis") or "unknown")).inc()
         elif stage == "tag" and topic == "news.articles":
             doc = _loads(value) or {}
             grade = ((doc.get("tags") or {}).get("syria") or {}).get("grade")
-            TAGGED.labels(str(grade) if grade in (0, 1, 2) else "unknown").inc()
+            _child(TAGGED, str(grade) if grade in (0, 1, 2) else "unknown").inc()
 
 
 def observe_latency(stage: str, topic: str, value: bytes | None, now: float | None = None) -> None:

@@ -17,6 +17,7 @@ import base64
 import logging
 import time
 from collections import Counter as Tally
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn, cast
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 Offload = Literal["inline", "thread", "process", "prepare"]
 _TXN_TIMEOUT_S = 60.0
 _THREAD_CHUNK = 50
+_OWN_CHANGES_MAX = 100_000
 _Produced = tuple[ConsumerRecord, EncodedOut]  # (input, one of its outputs)
 
 
@@ -134,6 +136,9 @@ class StageRunner:
         self._broker: BrokerWatch | None = None
         self._tail_task: asyncio.Task[None] | None = None
         self._metrics = metrics.StageMetrics(self.stage)
+        # Changelog records this runner is committing, by key, in order; the tail skips them.
+        self._own_changes: dict[bytes, deque[bytes | None]] = {}
+        self._state_topic = handler.state_topic if isinstance(handler, StatefulHandler) else None
         self.processed = 0
 
     # ---------------------------------------------------------------- readiness
@@ -211,13 +216,38 @@ class StageRunner:
     async def _apply_changelog(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         assert isinstance(self.handler, StatefulHandler)
         n = 0
+        own = self._own_changes
         async with self._state_lock:
             for records in batch.values():
                 for rec in records:
+                    key = rec.key or b""
+                    pending = own.get(key)
+                    if pending and pending[0] == rec.value:
+                        # This runner wrote it and its state has it: restoring it again
+                        # would decode it to change nothing (handlers' restore is idempotent).
+                        pending.popleft()
+                        if not pending:
+                            del own[key]
+                        continue
                     value = None if rec.value is None else decode_json(rec.value)
-                    self.handler.restore(rec.key or b"", value)
+                    self.handler.restore(key, value)
                     n += 1
         return n
+
+    def _remember_own(self, outs: list[_Produced]) -> None:
+        """Note the changelog records of a transaction about to commit, for the tail to skip.
+
+        Every path where that commit might not happen rebuilds the state, which forgets
+        them; a record the tail never sees (compacted away first) stays until the cap.
+        """
+        if self._state_topic is None:
+            return
+        own = self._own_changes
+        if len(own) > _OWN_CHANGES_MAX:
+            own.clear()  # the tail restores them instead: slower, same state
+        for _rec, (topic, key, value) in outs:
+            if topic == self._state_topic:
+                own.setdefault(key or b"", deque()).append(value)
 
     async def _tail(self, consumer: AIOKafkaConsumer) -> None:
         try:
@@ -371,6 +401,7 @@ class StageRunner:
                 raise _Revoked(tp)
             producer = await self._producer_for(tp)
         k = self.settings.kafka
+        self._remember_own(outs)
         async with producer.transaction():
             # Each send only appends to the accumulator's batch for its partition (1 MiB,
             # see make_producer); the commit flushes them all and fails if any failed.
@@ -459,6 +490,7 @@ class StageRunner:
             await asyncio.gather(self._tail_task, return_exceptions=True)
             self._tail_task = None
         self._caught_up = False
+        self._own_changes.clear()  # the new state is built from the changelog alone
         async with self._state_lock:
             self.handler = self._factory()
         await self._restore()
