@@ -10,7 +10,11 @@ numpy arrays (key + int32 slot: 8-12 bytes each), searched with
 - ``_main``: the big sorted run, rewritten only when ``_young`` reaches 1/8 of it.
 
 So each entry is copied a bounded number of times on average, and a lookup is one
-vectorised binary search per run plus a dict probe.  Removal is lazy: callers check what a slot holds
+vectorised binary search per run plus a dict probe.  A binary search in a run of
+millions of keys costs a dozen cache misses per key, so a one-bit-per-slot filter
+(a Bloom filter with one hash, sized at ``_FILTER_BITS_PER_KEY`` bits per key) over the
+sorted runs lets only keys that may be there reach the search: most probes of a new
+article are absent.  Removal is lazy: callers check what a slot holds
 and rebuild the map (:meth:`reset`) when enough is stale.
 """
 
@@ -22,6 +26,16 @@ import numpy.typing as npt
 __all__ = ["IntMultiMap"]
 
 _EMPTY_SLOTS = np.zeros(0, dtype=np.int32)
+#: The filter grows (rebuilt from the runs) to keep at least this many bits per key:
+#: about 6% of bits set, so a probe of an absent key reaches the search 1 time in 16.
+_FILTER_BITS_PER_KEY = 16
+_FILTER_MIN_LOG2 = 23  # 1 MiB
+_FILTER_MAX_LOG2 = 28  # 32 MiB (a million articles' 43 million keys: about 15% set)
+# An odd multiplier mixes a key's bits into the high bits of a uint64 (the word index);
+# the low 6 bits of keys are already random (signature values, hash bits): the bit index.
+_FILTER_MIX = np.uint64(0x9E3779B97F4A7C15)
+_LOW6 = np.uint64(63)
+_ONE = np.uint64(1)
 
 
 class _Run:
@@ -65,6 +79,30 @@ class IntMultiMap:
         self._recent: dict[int, int] = {}
         self._more: dict[int, list[int]] = {}
         self._recent_n = 0
+        self._new_filter(_FILTER_MIN_LOG2)
+
+    def _new_filter(self, log2_bits: int) -> None:
+        self._filter = np.zeros(1 << (log2_bits - 6), dtype=np.uint64)
+        self._filter_shift = np.uint64(64 - (log2_bits - 6))
+
+    def _mark(self, keys: npt.NDArray[np.unsignedinteger]) -> None:
+        """Set the filter bits of ``keys``, just added to the runs (or rebuild it larger
+        from the runs when they outgrew it)."""
+        n = int(self._main.keys.size + self._young.keys.size)
+        log2_bits = int(self._filter.size).bit_length() - 1 + 6
+        if n * _FILTER_BITS_PER_KEY > 1 << log2_bits and log2_bits < _FILTER_MAX_LOG2:
+            while n * _FILTER_BITS_PER_KEY > 1 << log2_bits and log2_bits < _FILTER_MAX_LOG2:
+                log2_bits += 1
+            self._new_filter(log2_bits)
+            keys = np.concatenate([self._main.keys, self._young.keys])
+        mixed = keys * _FILTER_MIX
+        np.bitwise_or.at(self._filter, mixed >> self._filter_shift, _ONE << (mixed & _LOW6))
+
+    def _maybe(self, keys: npt.NDArray[np.unsignedinteger]) -> npt.NDArray[np.uint64]:
+        """Non-zero where a key may be in the runs (zero: certainly absent)."""
+        mixed = keys * _FILTER_MIX
+        found: npt.NDArray[np.uint64] = (self._filter.take(mixed >> self._filter_shift) >> (mixed & _LOW6)) & _ONE
+        return found
 
     def _empty(self) -> _Run:
         return _Run(np.zeros(0, dtype=self.dtype), _EMPTY_SLOTS)
@@ -74,8 +112,8 @@ class IntMultiMap:
 
     @property
     def nbytes(self) -> int:
-        """Bytes in the sorted runs (the recent dict is bounded by ``flush_at``)."""
-        return sum(r.keys.nbytes + r.slots.nbytes for r in (self._main, self._young))
+        """Bytes in the sorted runs and their filter (the recent dict is bounded by ``flush_at``)."""
+        return sum(r.keys.nbytes + r.slots.nbytes for r in (self._main, self._young)) + self._filter.nbytes
 
     def add(self, keys: list[int], slot: int) -> None:
         """Map each of ``keys`` to ``slot``."""
@@ -93,11 +131,15 @@ class IntMultiMap:
     def get(self, keys: npt.NDArray[np.unsignedinteger], limit: int = 256) -> npt.NDArray[np.int32]:
         """Slots of all ``keys`` (with repeats), at most ``limit`` per key and run."""
         parts: list[npt.NDArray[np.int32]] = []
-        for run in (self._main, self._young):
-            if run.keys.size:
-                found = run.get(keys, limit)
-                if found.size:
-                    parts.append(found)
+        if self._main.keys.size or self._young.keys.size:
+            maybe = self._maybe(keys)
+            if maybe.any():
+                present = keys.compress(maybe)
+                for run in (self._main, self._young):
+                    if run.keys.size:
+                        found = run.get(present, limit)
+                        if found.size:
+                            parts.append(found)
         if self._recent:
             hits = self._recent.keys() & keys.tolist()
             if hits:
@@ -132,6 +174,7 @@ class IntMultiMap:
             self._young = self._empty()
         else:
             self._young = young
+        self._mark(keys)
 
     def reset(self, keys: npt.NDArray[np.unsignedinteger], slots: npt.NDArray[np.int32]) -> None:
         """Replace the whole content by ``keys[i] -> slots[i]`` (bulk rebuild)."""
@@ -141,6 +184,8 @@ class IntMultiMap:
         self._recent = {}
         self._more = {}
         self._recent_n = 0
+        self._new_filter(_FILTER_MIN_LOG2)
+        self._mark(self._main.keys)
 
 
 def _merge(run: _Run, keys: npt.NDArray[np.unsignedinteger], slots: npt.NDArray[np.int32]) -> _Run:

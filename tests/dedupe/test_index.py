@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+import pytest
 
+from services.dedupe import multimap
 from services.dedupe.fingerprint import N_PERM
 from services.dedupe.index import DedupeIndex, Entry
 from services.dedupe.multimap import IntMultiMap
@@ -27,6 +29,28 @@ def test_multimap_matches_a_dict_through_flushes_and_merges() -> None:
     assert all(got[k] == sorted(truth.get(k, [])) for k in probe.tolist())
     both = mm.get(np.array([keys[0], keys[1]], dtype=np.uint32), limit=10_000)
     assert sorted(both.tolist()) == sorted(truth[int(keys[0])] + truth[int(keys[1])])
+
+
+def test_multimap_filter_grows_without_losing_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A tiny filter that must grow twice and then saturate at its cap.
+    monkeypatch.setattr(multimap, "_FILTER_MIN_LOG2", 10)
+    monkeypatch.setattr(multimap, "_FILTER_MAX_LOG2", 12)
+    rng = np.random.default_rng(2)
+    mm = IntMultiMap(np.uint32, flush_at=50)
+    keys = rng.integers(0, 2**32, size=800, dtype=np.uint32)
+    for slot, k in enumerate(keys.tolist()):
+        mm.add([k], slot)
+        if slot == 100:  # before growth: absent keys are mostly filtered out
+            mm.flush()
+            absent = rng.integers(0, 2**32, size=1000, dtype=np.uint32)
+            assert np.count_nonzero(mm._maybe(absent)) < 100
+            assert np.count_nonzero(mm._maybe(keys[:101])) == 101
+    mm.flush()
+    assert mm._filter.size * 64 == 2**12
+    got = mm.get(keys, limit=10_000)
+    assert sorted(got.tolist()) == list(range(keys.size))
+    mm.reset(keys, np.arange(keys.size, dtype=np.int32))
+    assert sorted(mm.get(keys, limit=10_000).tolist()) == list(range(keys.size))
 
 
 def _sig(rng: np.random.Generator) -> np.ndarray:
