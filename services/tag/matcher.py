@@ -153,7 +153,7 @@ def _exact_ok(ref: AliasRef, original: str, s: int, e: int) -> bool:
         return False
     # In an all-capitals headline "IS" and "US" are ordinary words.
     window = original[max(0, s - 30) : e + 30]
-    return window != window.upper()
+    return not window.isupper()  # the acronym's own capitals make the window cased
 
 
 def select_longest(cands: list[Candidate]) -> list[Candidate]:
@@ -162,26 +162,38 @@ def select_longest(cands: list[Candidate]) -> list[Candidate]:
     Greedy choice only interacts within a run of overlapping candidates, so each run is
     resolved on its own and a candidate that overlaps nothing (most of them) is kept as is.
     """
-    fields: dict[str, list[Candidate]] = {}
-    for c in cands:
-        fields.setdefault(c.field.name, []).append(c)
+    if not cands:
+        return []
+    first = cands[0].field
+    if all(c.field is first for c in cands):
+        groups = [cands]
+    else:
+        fields: dict[str, list[Candidate]] = {}
+        for c in cands:
+            fields.setdefault(c.field.name, []).append(c)
+        groups = [fields[name] for name in sorted(fields, key=lambda name: name != "title")]
     chosen: list[Candidate] = []
-    for name in sorted(fields, key=lambda name: name != "title"):
+    for group in groups:
         # By start (one C-level sort of a nearly sorted list: the automaton reports by end).
         # The order among equal starts does not matter: they overlap, so they share a run
         # and the run is resolved longest first.
-        order = sorted(fields[name], key=_START)
-        i, n = 0, len(order)
-        while i < n:
-            j, reach = i + 1, order[i].end
-            while j < n and order[j].start < reach:
-                reach = max(reach, order[j].end)
-                j += 1
-            if j == i + 1:
-                chosen.append(order[i])
+        order = sorted(group, key=_START)
+        run = 0
+        reach = order[0].end
+        for k in range(1, len(order)):
+            c = order[k]
+            if c.start < reach:  # overlaps the run so far
+                reach = max(reach, c.end)
+                continue
+            if k - run == 1:
+                chosen.append(order[run])
             else:
-                chosen.extend(_longest_first(order[i:j]))
-            i = j
+                chosen.extend(_longest_first(order[run:k]))
+            run, reach = k, c.end
+        if len(order) - run == 1:
+            chosen.append(order[run])
+        else:
+            chosen.extend(_longest_first(order[run:]))
     return chosen
 
 
