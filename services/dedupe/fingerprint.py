@@ -72,6 +72,13 @@ _DENSIFY_SALT[[0, N_PERM]] = 0  # a filled bin keeps its own minimum
 _HIGH_HALF = 1 if sys.byteorder == "little" else 0  # index of a uint64's high uint32
 _SHINGLE_MUL = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 _EMPTY_SIGNATURE: Signature = np.zeros(0, dtype=np.uint8)
+_BIN_POS = np.arange(N_PERM, dtype=np.intp)
+_DENSIFY_RIGHT_BOOL = _DENSIFY_RIGHT.astype(bool)
+# The salt of bin i borrowing from bin src is _DENSIFY_SALT[(src - i) % N_PERM + right * N_PERM];
+# tabulated by src - i + N_PERM (plus 2 * N_PERM to the right), one gather finds it.
+_OFFSETS = np.arange(-N_PERM, N_PERM)
+_SALT_BY_OFFSET = np.concatenate([_DENSIFY_SALT[_OFFSETS % N_PERM], _DENSIFY_SALT[_OFFSETS % N_PERM + N_PERM]])
+_SALT_BASE = N_PERM - _BIN_POS + _DENSIFY_RIGHT * (2 * N_PERM)
 
 
 def text_hash(words: npt.NDArray[np.uint64], title_words: npt.NDArray[np.uint64] | None = None) -> str:
@@ -134,12 +141,14 @@ def _one_permutation(shingles: npt.NDArray[np.uint32]) -> tuple[Signature, int]:
     # A bin is filled iff the first value at or after its start lies in it.
     filled = (mins >> _BIN_SHIFT) == _BIN_IDS
     if not filled.all():
+        # For every bin at once: the next filled bin at or after it and the last at or
+        # before it (wrapping around).  A filled bin is its own source at distance 0,
+        # whose salt is 0, so it keeps its minimum without a separate selection.
         full = filled.nonzero()[0]
-        empty = (~filled).nonzero()[0]
-        k = full.searchsorted(empty)  # full[k] is the next filled bin, full[k - 1] the previous
-        right = _DENSIFY_RIGHT.take(empty)
-        src = np.where(right, full.take(k, mode="wrap"), full.take(k - 1, mode="wrap"))  # wrap around
-        mins[empty] = mins.take(src) + _DENSIFY_SALT.take((src - empty) % N_PERM + right * N_PERM)
+        after = full.take(full.searchsorted(_BIN_POS), mode="wrap")
+        before = full.take(full.searchsorted(_BIN_POS, side="right") - 1, mode="wrap")
+        src = np.where(_DENSIFY_RIGHT_BOOL, after, before)
+        mins = mins.take(src) + _SALT_BY_OFFSET.take(src + _SALT_BASE)
     # The low 8 bits of the minimum stand for the minimising shingle (b-bit MinHash); the
     # cast to uint8 keeps exactly those.
     distinct = 1 + int(np.count_nonzero(y[1:] != y[:-1]))
