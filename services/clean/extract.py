@@ -130,6 +130,10 @@ def _remove_keeping_tail(el: Any) -> None:
     parent.remove(el)
 
 
+def _needs_ws_fold(line: str) -> bool:
+    return "  " in line or "\t" in line or "\u00a0" in line or "\u200b" in line
+
+
 def _key(text: str) -> str:
     return _PUNCT.sub("", text).lower()
 
@@ -141,7 +145,9 @@ def _clean_lines(text: str, title: str | None, authors: list[str] | None = None)
     longest = 3 * len(title) + 80 if title else 0
     lines: list[str] = []
     for raw in text.split("\n"):
-        line = _WS.sub(" ", raw).strip()
+        # The regex only changes a line with a tab, no-break or zero-width space or a
+        # double space; substring tests for those are far cheaper than running it.
+        line = (_WS.sub(" ", raw) if _needs_ws_fold(raw) else raw).strip()
         if not line:
             continue
         # Only lines about as long as the headline can be a copy of it or a breadcrumb.

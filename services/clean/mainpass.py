@@ -273,6 +273,35 @@ _freeze(_MARKERS)
 _freeze(_RAW_MARKERS)
 
 
+def _outermost(matches: dict[_Element, None]) -> list[_Element]:
+    """The elements of ``matches`` (in its order) without an ancestor in ``matches``.
+
+    Each ancestor's answer is kept, so a page's matches walk their shared ancestor
+    chains once instead of once per match up to the root.
+    """
+    covered: dict[_Element, bool] = {}  # element -> it or an ancestor is in matches
+    outer = []
+    for elem in matches:
+        chain = []
+        node = elem.getparent()
+        hit = False
+        while node is not None:
+            known = covered.get(node)
+            if known is not None:
+                hit = known
+                break
+            if node in matches:
+                hit = True
+                break
+            chain.append(node)
+            node = node.getparent()
+        for node in chain:
+            covered[node] = hit
+        if not hit:
+            outer.append(elem)
+    return outer
+
+
 def prune_nodes(tree: _Element, nodelist: Sequence[XPath], *, with_backup: bool = False) -> _Element:
     """trafilatura's ``prune_unwanted_nodes`` (the tree :func:`mark`-ed for rewritten XPaths)."""
     if not with_backup:
@@ -281,7 +310,7 @@ def prune_nodes(tree: _Element, nodelist: Sequence[XPath], *, with_backup: bool 
                 delete_element(subtree)
         return tree
     matches = dict.fromkeys(elem for expression in nodelist for elem in expression(tree))
-    outer = [elem for elem in matches if not any(a in matches for a in elem.iterancestors())]
+    outer = _outermost(matches)
     old_len = len(tree.text_content())
     if old_len - sum(len(elem.text_content()) for elem in outer) > old_len / 7:
         for elem in outer:
@@ -304,15 +333,25 @@ class _LinkDensity:
         self.first_round: dict[str, int] = {}  # tag -> len(log) when its first pass ran
 
     def run(self) -> None:
+        # Found once, before any deletion: a deletion only takes links away, and an
+        # element left without a <ref> below passes link_density_test at once (False,
+        # False), so testing it too gives the same deletions.
+        above = self._above_links()
         for tag, backtracking in (("div", True), ("list", False), ("p", False)):
             self.first_round[tag] = len(self.log)
-            self._pass(tag, backtracking, self._linked(tag))
+            self._pass(tag, backtracking, self._linked(tag, above))
         for tag, backtracking in (("div", True), ("list", False), ("p", False)):
             dirty = set(self.log[self.first_round[tag] :])
-            self._pass(tag, backtracking, [e for e in self._linked(tag) if e in dirty])
+            self._pass(tag, backtracking, [e for e in self._linked(tag, above) if e in dirty])
 
-    def _linked(self, tag: str) -> list[_Element]:
-        """Elements of ``tag`` (the tree's root included) with a ``<ref>`` below them, in order."""
+    def _linked(self, tag: str, above: set[_Element]) -> list[_Element]:
+        """Elements of ``tag`` (the tree's root included) in ``above``, in document order."""
+        if not above:
+            return []
+        return [e for e in self.tree.iter(tag) if e in above]
+
+    def _above_links(self) -> set[_Element]:
+        """Elements of the tree (its root included) with a ``<ref>`` below them."""
         above: set[_Element] = set()
         root = self.tree
         for ref in root.iter("ref"):
@@ -322,9 +361,7 @@ class _LinkDensity:
                 above.add(ancestor)
                 if ancestor is root:
                     break
-        if not above:
-            return []
-        return [e for e in root.iter(tag) if e in above]
+        return above
 
     def _pass(self, tagname: str, backtracking: bool, elements: Iterable[_Element]) -> None:
         """trafilatura's ``delete_by_link_density`` over ``elements``."""
