@@ -411,7 +411,7 @@ async def main(args: argparse.Namespace) -> None:
             print(
                 f"setup: {args.hosts} hosts x {args.rate} entries/s (offered {args.hosts * args.rate:.0f} pages/s), "
                 f"feeds of {args.feed_len}, per-host concurrency 2, min delay {args.min_delay}s, robots.txt on, "
-                f"poll interval {args.poll_min}-{args.poll_min * 3}s, compression {args.compression}, "
+                f"poll interval {args.poll_min}-{args.poll_min * 3}s, compression {args.compression or KafkaSettings().compression}, "
                 f"seen_max {args.seen_max}, "
                 f"{args.seconds:.0f}s per transport after {WARMUP_S:.0f}s warm-up, {os.cpu_count()} cores shared "
                 "with the server process and the broker"
@@ -462,7 +462,12 @@ def cli() -> None:
     p.add_argument("--parse-workers", type=int, default=0)
     p.add_argument("--transports", default="aiohttp-raw,aiohttp,httpx")
     p.add_argument("--instances", type=int, default=1, help="crawler processes (>1: a consumer group on the registry)")
-    p.add_argument("--compression", choices=("gzip", "none"), default="gzip")
+    p.add_argument(
+        "--compression",
+        choices=("zstd", "lz4", "gzip", "none"),
+        default=None,
+        help="crawler producer (default: the services' setting)",
+    )
     p.add_argument(
         "--seen-max",
         type=int,

@@ -99,8 +99,12 @@ class CrawlerSettings(BaseSettings):
         default_factory=dict, description="Static host -> IP map used before DNS (like curl --resolve)."
     )
 
-    compression: Literal["gzip", "none"] = Field(
-        default="gzip", description="Producer compression; 'none' saves CPU on small machines at the cost of disk."
+    compression: Literal["zstd", "lz4", "gzip", "snappy", "none"] | None = Field(
+        default=None,
+        description=(
+            "Producer compression of raw pages; None: the services' setting (NEWSINGEST_KAFKA__COMPRESSION, zstd). "
+            "'none' saves CPU on small machines at the cost of disk."
+        ),
     )
     websub_callback_url: str | None = Field(
         default=None, description="Public base URL of this instance's WebSub callback (None: no WebSub, polling only)."
