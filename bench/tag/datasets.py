@@ -11,7 +11,7 @@ import lzma
 import os
 import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from html import unescape as html_unescape
 from pathlib import Path
@@ -229,17 +229,17 @@ def _is_english(text: str) -> bool:
     return bool(words) and words.count("the") * 50 >= len(words)
 
 
-def english_web() -> list[Doc]:
-    """English gold main texts of the extraction benchmarks that mention Syria-related words.
+_GOLD_ARCHIVES = ("dragnet_data", "cleaneval-dev", "cleaneval-final", "page-signal-master", "readability")
 
-    The texts are the human gold extractions of ``html-cleaning-merged`` (Dragnet 2012 news,
-    CleanEval 2007 web pages, L3S-GN1 2008 Google News with its headline and full-text labels,
-    Readability tests) and ``fundus-evaluation``; a text enters when :data:`ENGLISH_KEYWORDS`
-    matches it.  Ids are ``<set>/<file>``.
+
+def _gold_texts(archives: Iterable[str], *, strip_bom: bool) -> Iterator[tuple[str, str | None, str]]:
+    """``(<archive>/<file>, title, text)`` of each gold text in html-cleaning-merged's ``archives``.
+
+    ``strip_bom`` drops a leading BOM and blank lines before CleanEval's ``URL:`` line: the first
+    English sample was drawn (and labelled) without it, so it keeps that line on such pages.
     """
     base = shared_data() / "html-cleaning-merged"
-    docs: list[Doc] = []
-    for archive in ("dragnet_data", "cleaneval-dev", "cleaneval-final", "page-signal-master", "readability"):
+    for archive in archives:
         with tarfile.open(base / f"{archive}.tar.xz", "r:xz") as tar:
             for member in sorted(tar.getmembers(), key=lambda m: m.name):
                 f = tar.extractfile(member) if member.isfile() and "/GoldStandard/" in member.name else None
@@ -254,10 +254,28 @@ def english_web() -> list[Doc]:
                     text = _html_text(raw, "//body")
                 else:
                     text = raw.decode("utf-8", "replace")
-                    if archive.startswith("cleaneval"):
+                    if archive.startswith(("cleaneval", "CleanPortal")):
+                        if strip_bom:
+                            text = text.lstrip("\ufeff\n ")
                         text = _CLEANEVAL_MARK.sub("", text.split("\n", 1)[1] if text.startswith("URL:") else text)
-                if ENGLISH_KEYWORDS.search(f"{title or ''}\n{text}") and _is_english(text):
-                    docs.append(Doc(f"{archive}/{member.name.rsplit('/', 1)[1]}", title, text.strip()))
+                    if archive == "CleanPortalEval-master":  # written with HTML entities
+                        text = html_unescape(text)
+                yield f"{archive}/{member.name.rsplit('/', 1)[1]}", title, text
+
+
+def english_web() -> list[Doc]:
+    """English gold main texts of the extraction benchmarks that mention Syria-related words.
+
+    The texts are the human gold extractions of ``html-cleaning-merged`` (Dragnet 2012 news,
+    CleanEval 2007 web pages, L3S-GN1 2008 Google News with its headline and full-text labels,
+    Readability tests) and ``fundus-evaluation``; a text enters when :data:`ENGLISH_KEYWORDS`
+    matches it.  Ids are ``<set>/<file>``.
+    """
+    docs = [
+        Doc(doc_id, title, text.strip())
+        for doc_id, title, text in _gold_texts(_GOLD_ARCHIVES, strip_bom=False)
+        if ENGLISH_KEYWORDS.search(f"{title or ''}\n{text}") and _is_english(text)
+    ]
     truth = json.loads((shared_data() / "fundus-evaluation" / "ground_truth.json").read_text(encoding="utf-8"))
     for name in sorted(truth):
         text = "\n".join(truth[name].get("body") or [])
@@ -307,35 +325,14 @@ def english_news(seed: int = 31, n_mideast: int = 25) -> list[Doc]:
     docs = list(_feed_items("rss-parser.tar.xz", "rss-parser/test/input/guardian.rss"))
     first = {row[0] for row in load_labels("english_web_relevance.tsv")}  # every text english_web() yields
     pool: list[Doc] = []
-    base = shared_data() / "html-cleaning-merged"
-    for archive in ("CleanPortalEval-master", "dragnet_data", "cleaneval-dev", "cleaneval-final",
-                    "page-signal-master", "readability"):  # fmt: skip
-        with tarfile.open(base / f"{archive}.tar.xz", "r:xz") as tar:
-            for member in sorted(tar.getmembers(), key=lambda m: m.name):
-                f = tar.extractfile(member) if member.isfile() and "/GoldStandard/" in member.name else None
-                if f is None:
-                    continue
-                raw = f.read()
-                title: str | None = None
-                if archive == "page-signal-master":
-                    title = _html_text(raw, "//*[contains(@class, 'x-nc-sel1')]") or None
-                    text = _html_text(raw, "//*[contains(@class, 'x-nc-sel2')]")
-                elif archive == "readability":
-                    text = _html_text(raw, "//body")
-                else:
-                    text = raw.decode("utf-8", "replace")
-                    if archive.startswith(("cleaneval", "CleanPortal")):
-                        text = text.lstrip("\ufeff\n ")
-                        text = _CLEANEVAL_MARK.sub("", text.split("\n", 1)[1] if text.startswith("URL:") else text)
-                    if archive == "CleanPortalEval-master":  # written with HTML entities
-                        text = html_unescape(text)
-                doc = Doc(f"{archive}/{member.name.rsplit('/', 1)[1]}", title, text.strip())
-                if doc.id in first or not _is_english(text):
-                    continue
-                if archive == "CleanPortalEval-master":
-                    docs.append(doc)
-                elif MIDEAST_WORDS.search(f"{title or ''}\n{text}"):
-                    pool.append(doc)
+    for doc_id, title, text in _gold_texts(("CleanPortalEval-master", *_GOLD_ARCHIVES), strip_bom=True):
+        doc = Doc(doc_id, title, text.strip())
+        if doc.id in first or not _is_english(text):
+            continue
+        if doc_id.startswith("CleanPortalEval-master/"):
+            docs.append(doc)
+        elif MIDEAST_WORDS.search(f"{title or ''}\n{text}"):
+            pool.append(doc)
     docs.extend(random.Random(seed).sample(pool, n_mideast))
     import trafilatura
 
