@@ -19,6 +19,7 @@ import time
 from collections import Counter as Tally
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn, cast
 
@@ -69,6 +70,16 @@ def _trace_id(rec: ConsumerRecord) -> bytes:
         if name == "trace-id":
             trace = value
     return trace or rec.key or b""
+
+
+def _bind_item(rec: ConsumerRecord) -> AbstractContextManager[None]:
+    """Log context of one input record (its logs name topic, partition, offset and item id)."""
+    return bind(
+        topic=rec.topic,
+        partition=rec.partition,
+        offset=rec.offset,
+        item_id=(rec.key or b"").decode("utf-8", "replace"),
+    )
 
 
 def _reraise(exc: BaseException) -> NoReturn:
@@ -270,23 +281,16 @@ class StageRunner:
         Synchronous, so the same code runs on the loop (inline, prepare) and in a thread.
         Outputs are counted for the quality metrics while they are still dicts.
         """
-        with bind(
-            topic=rec.topic,
-            partition=rec.partition,
-            offset=rec.offset,
-            item_id=(rec.key or b"").decode("utf-8", "replace"),
-        ):
+        with _bind_item(rec):
             started = time.perf_counter()
             try:
                 outs = fn(*args)
                 metrics.observe_outputs(self.stage, [(o.topic, o.key, o.value) for o in outs])
                 encoded = encode_outs(outs)
                 outcome = "ok" if encoded else "dropped"
-            except NewsIngestError as exc:
-                if exc.retriable:
-                    raise
-                encoded, outcome = self._dead_letter(rec, exc), "dead_letter"
             except Exception as exc:  # a handler bug must not stop the stream; the record is kept with its reason
+                if isinstance(exc, NewsIngestError) and exc.retriable:
+                    raise
                 encoded, outcome = self._dead_letter(rec, exc), "dead_letter"
             self._metrics.processing.observe(time.perf_counter() - started)
         outcomes[outcome] += 1
@@ -315,22 +319,15 @@ class StageRunner:
 
     async def _in_pool(self, rec: ConsumerRecord, outcomes: Tally[str]) -> list[EncodedOut]:
         assert self._pool is not None
-        with bind(
-            topic=rec.topic,
-            partition=rec.partition,
-            offset=rec.offset,
-            item_id=(rec.key or b"").decode("utf-8", "replace"),
-        ):
+        with _bind_item(rec):
             started = time.perf_counter()
             try:
                 encoded = await self._pool.handle(rec.value)
                 metrics.observe_outputs(self.stage, encoded)
                 outcome = "ok" if encoded else "dropped"
-            except NewsIngestError as exc:
-                if exc.retriable:
-                    raise
-                encoded, outcome = self._dead_letter(rec, exc), "dead_letter"
             except Exception as exc:  # as in _guarded
+                if isinstance(exc, NewsIngestError) and exc.retriable:
+                    raise
                 encoded, outcome = self._dead_letter(rec, exc), "dead_letter"
             self._metrics.processing.observe(time.perf_counter() - started)
         outcomes[outcome] += 1
